@@ -1,0 +1,1 @@
+/* Intentionally empty: the code comes from the system library. */

@@ -1,0 +1,122 @@
+/**
+ * OnAir's configuration: read once from the environment, validated, with clear errors.
+ * Each variable is documented in .env.example; defaults live in ./defaults.ts.
+ */
+import path from 'node:path';
+import net from 'node:net';
+import { z } from 'zod';
+import { DEFAULTS } from './defaults.js';
+
+const port = (name: string) =>
+  z.coerce
+    .number({ invalid_type_error: `${name} must be a number` })
+    .int(`${name} must be an integer`)
+    .min(0, `${name} must be 0-65535`)
+    .max(65535, `${name} must be 0-65535`);
+
+const ip = (name: string) => z.string().refine((v) => net.isIP(v) !== 0, `${name} must be an IPv4 or IPv6 address`);
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const envSchema = z.object({
+  HOST: ip('HOST').default(DEFAULTS.host),
+  PORT: port('PORT').default(DEFAULTS.port),
+  ONAIR_DATA_DIR: z.string().min(1).default(DEFAULTS.dataDir),
+  ONAIR_JWT_SECRET: z.string().min(32, 'ONAIR_JWT_SECRET must be at least 32 characters').optional(),
+  ONAIR_PUBLIC_URL: z
+    .string()
+    .url('ONAIR_PUBLIC_URL must be an absolute URL such as https://live.example.com')
+    .refine((u) => /^https?:$/.test(new URL(u).protocol), 'ONAIR_PUBLIC_URL must be http(s)')
+    .optional(),
+  ONAIR_ANNOUNCED_IP: ip('ONAIR_ANNOUNCED_IP').default(DEFAULTS.announcedIp),
+  ONAIR_RTC_LISTEN_IP: ip('ONAIR_RTC_LISTEN_IP').default(DEFAULTS.rtcListenIp),
+  ONAIR_RTC_PORT: port('ONAIR_RTC_PORT').default(DEFAULTS.rtcPort),
+  ONAIR_WORKERS: z.coerce
+    .number({ invalid_type_error: 'ONAIR_WORKERS must be a number' })
+    .int()
+    .min(1, 'ONAIR_WORKERS must be at least 1')
+    .max(256)
+    .default(DEFAULTS.workers),
+  ONAIR_ADMIN_USER: z.string().min(3).max(32).default(DEFAULTS.adminUser),
+  ONAIR_ADMIN_PASSWORD: z.string().min(8, 'ONAIR_ADMIN_PASSWORD must be at least 8 characters').optional(),
+  ONAIR_RECONNECT_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(DEFAULTS.reconnectGraceMs),
+  ONAIR_EMBED_ORIGINS: z
+    .string()
+    .default('*')
+    .transform((v) => v.split(/[\s,]+/).filter(Boolean))
+    .refine((list) => list.every((o) => o === '*' || /^https?:\/\/[^\s/;'"]+$/.test(o)), 'ONAIR_EMBED_ORIGINS: "*" or origins like https://blog.example.com, separated by commas'),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default(DEFAULTS.logLevel),
+  MEDIASOUP_WORKER_BIN: z.string().min(1).optional(),
+});
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** From ONAIR_JWT_SECRET; when unset, the app generates one and keeps it in the data dir. */
+  jwtSecret: string | undefined;
+  /** Base of the absolute URLs OnAir hands out; derived from the request when unset. */
+  publicUrl: string | undefined;
+  announcedIp: string;
+  rtcListenIp: string;
+  /** First WebRtcServer port (worker i listens on rtcPort + i, UDP and TCP); 0 lets each worker pick. */
+  rtcPort: number;
+  workers: number;
+  adminUser: string;
+  adminPassword: string | undefined;
+  /** Origins allowed to frame /embed/:id ("*" = any). */
+  embedOrigins: string[];
+  /** How long a broadcast waits for a dropped broadcaster before it ends. */
+  reconnectGraceMs: number;
+  logLevel: (typeof LOG_LEVELS)[number];
+  workerBin: string | undefined;
+  accessTokenTtlSeconds: number;
+  viewerTokenTtlSeconds: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment; throws ConfigError listing every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings count as unset, as in most .env files.
+  const clean = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(clean);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  if (e.ONAIR_RTC_PORT !== 0 && e.ONAIR_RTC_PORT + e.ONAIR_WORKERS - 1 > 65535) {
+    throw new ConfigError('invalid configuration:\n  ONAIR_RTC_PORT: too high for ONAIR_WORKERS consecutive ports');
+  }
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    dataDir: path.resolve(e.ONAIR_DATA_DIR),
+    jwtSecret: e.ONAIR_JWT_SECRET,
+    publicUrl: e.ONAIR_PUBLIC_URL?.replace(/\/+$/, ''),
+    announcedIp: e.ONAIR_ANNOUNCED_IP,
+    rtcListenIp: e.ONAIR_RTC_LISTEN_IP,
+    rtcPort: e.ONAIR_RTC_PORT,
+    workers: e.ONAIR_WORKERS,
+    adminUser: e.ONAIR_ADMIN_USER,
+    adminPassword: e.ONAIR_ADMIN_PASSWORD,
+    reconnectGraceMs: e.ONAIR_RECONNECT_GRACE_MS,
+    embedOrigins: e.ONAIR_EMBED_ORIGINS,
+    logLevel: e.LOG_LEVEL,
+    workerBin: e.MEDIASOUP_WORKER_BIN,
+    accessTokenTtlSeconds: DEFAULTS.accessTokenTtlSeconds,
+    viewerTokenTtlSeconds: DEFAULTS.viewerTokenTtlSeconds,
+  };
+}
+
+const SECRET_KEYS: ReadonlySet<keyof Config> = new Set(['jwtSecret', 'adminPassword']);
+
+/** The configuration with secrets masked, for the start-up log. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(config).map(([k, v]) => [k, SECRET_KEYS.has(k as keyof Config) && v ? '<redacted>' : v]),
+  );
+}

@@ -1,0 +1,30 @@
+/** What the HTTP routes need from the rest of OnAir: narrow interfaces, so tests can stand in for any part. */
+import type { Config } from '../config/config.js';
+import type { Logger } from '../log/logger.js';
+import type { Tokens } from '../auth/tokens.js';
+import type { LoginThrottle } from '../auth/LoginThrottle.js';
+import type { UserStore } from '../store/UserStore.js';
+import type { StreamStore } from '../store/StreamStore.js';
+import type { Metrics } from '../metrics/Metrics.js';
+
+/** What the catalogue needs to know about live broadcasts. */
+export interface LiveState {
+  viewerCount(streamId: string): number;
+  /** Ends a live broadcast of this stream, if any: tells its viewers, closes its media. */
+  endBroadcast(streamId: string, reason: string): Promise<void>;
+  /** Called after a stream's metadata changed, so live viewers see it. */
+  metadataChanged(streamId: string): void;
+}
+
+export interface Services {
+  config: Config;
+  logger: Logger;
+  tokens: Tokens;
+  loginThrottle: LoginThrottle;
+  users: UserStore;
+  streams: StreamStore;
+  live: LiveState;
+  metrics: Metrics;
+  /** Is the server ready to take broadcasts (workers up, database open)? */
+  readiness(): { ready: boolean; checks: Record<string, boolean> };
+}

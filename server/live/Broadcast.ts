@@ -1,0 +1,146 @@
+/**
+ * One live broadcast of a stream: its router (on a pooled worker), the publisher's producers and the
+ * publisher's presence. When the publisher drops (socket lost, worker died) the broadcast waits in state
+ * "reconnecting" for `graceMs`; the same publisher (same stream, owner's credentials) may resume it with new
+ * producers, else it ends. `end()` closes the router, which closes every transport on it: viewers' too.
+ */
+import crypto from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { types } from 'mediasoup';
+import type { BroadcastState, ProducerInfo, Source } from '../../shared/signaling.js';
+import type { PooledRouter, WorkerPool } from '../media/WorkerPool.js';
+
+export interface BroadcastEvents {
+  producers: [ProducerInfo[]];
+  reconnecting: [{ graceMs: number }];
+  ended: [{ reason: string }];
+}
+
+interface OwnedProducer {
+  producer: types.Producer;
+  source: Source;
+}
+
+export class Broadcast extends EventEmitter<BroadcastEvents> {
+  readonly streamId: string;
+  readonly startedAt = new Date();
+  /** A secret the publisher keeps to take its broadcast back after a drop (before the server notices). */
+  readonly resumeKey = crypto.randomBytes(18).toString('base64url');
+  #media: PooledRouter;
+  #state: BroadcastState = 'live';
+  #publisher: string | null;
+  readonly #producers = new Map<string, OwnedProducer>();
+  readonly #pool: WorkerPool;
+  readonly #graceMs: number;
+  #graceTimer: NodeJS.Timeout | undefined;
+  #ended = false;
+
+  private constructor(streamId: string, media: PooledRouter, publisher: string, pool: WorkerPool, graceMs: number) {
+    super();
+    this.streamId = streamId;
+    this.#media = media;
+    this.#publisher = publisher;
+    this.#pool = pool;
+    this.#graceMs = graceMs;
+    this.#watchRouter();
+  }
+
+  static async create(streamId: string, publisher: string, pool: WorkerPool, graceMs: number): Promise<Broadcast> {
+    return new Broadcast(streamId, await pool.createRouter({ streamId }), publisher, pool, graceMs);
+  }
+
+  get router(): types.Router {
+    return this.#media.router;
+  }
+  get webRtcServer(): types.WebRtcServer {
+    return this.#media.webRtcServer;
+  }
+  /** Changes when the broadcast moves to a new router (after a worker died): viewers need new transports. */
+  get session(): string {
+    return this.#media.router.id;
+  }
+  get state(): BroadcastState {
+    return this.#state;
+  }
+  get publisher(): string | null {
+    return this.#publisher;
+  }
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  producerInfos(): ProducerInfo[] {
+    return [...this.#producers.values()].map(({ producer, source }) => ({
+      id: producer.id,
+      kind: producer.kind,
+      source,
+      layers: Math.max(1, producer.rtpParameters.encodings?.length ?? 1),
+    }));
+  }
+
+  producer(id: string): types.Producer | undefined {
+    return this.#producers.get(id)?.producer;
+  }
+
+  /** The first live producer of a kind (the HLS bridge and WHEP take these). */
+  producerOfKind(kind: 'audio' | 'video'): types.Producer | undefined {
+    for (const { producer } of this.#producers.values()) if (producer.kind === kind && !producer.closed) return producer;
+    return undefined;
+  }
+
+  /** Registers a producer of the current publisher; it leaves the broadcast when it closes. */
+  addProducer(producer: types.Producer, source: Source): void {
+    this.#producers.set(producer.id, { producer, source });
+    producer.observer.once('close', () => {
+      if (this.#producers.delete(producer.id) && !this.#ended) this.emit('producers', this.producerInfos());
+    });
+    this.emit('producers', this.producerInfos());
+  }
+
+  /** The publisher is gone: wait for it to come back, or end. */
+  publisherLost(publisher: string): void {
+    if (this.#ended || this.#publisher !== publisher) return;
+    this.#publisher = null;
+    this.#state = 'reconnecting';
+    for (const { producer } of this.#producers.values()) producer.close();
+    this.#producers.clear();
+    clearTimeout(this.#graceTimer);
+    this.#graceTimer = setTimeout(() => this.end('the broadcaster did not come back'), this.#graceMs);
+    this.#graceTimer.unref();
+    this.emit('reconnecting', { graceMs: this.#graceMs });
+  }
+
+  /** The same owner publishes again; the previous publisher (if any) loses the broadcast. */
+  async resume(publisher: string): Promise<void> {
+    if (this.#ended) throw new Error('broadcast has ended');
+    clearTimeout(this.#graceTimer);
+    if (this.#publisher && this.#publisher !== publisher) {
+      for (const { producer } of this.#producers.values()) producer.close();
+      this.#producers.clear();
+    }
+    this.#publisher = publisher;
+    if (this.#media.router.closed) {
+      this.#media = await this.#pool.createRouter({ streamId: this.streamId });
+      this.#watchRouter();
+    }
+    this.#state = 'live';
+    this.emit('producers', this.producerInfos());
+  }
+
+  end(reason: string): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    clearTimeout(this.#graceTimer);
+    this.#producers.clear();
+    this.#media.router.close();
+    this.emit('ended', { reason });
+  }
+
+  #watchRouter(): void {
+    const media = this.#media;
+    // A dead worker closes the router: the publisher has to republish (on a new router).
+    media.router.once('workerclose', () => {
+      if (this.#media === media && this.#publisher) this.publisherLost(this.#publisher);
+    });
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * socket.io signaling. Every request is validated with its schema from shared/signaling.ts, rate-limited per
+ * socket, and answered by an ack `{ ok, data }` or `{ ok: false, error, message }`; a handler that throws
+ * never crashes the server. Broadcast events (producers, reconnecting, ended, viewer counts) fan out to the
+ * room of the stream.
+ */
+import type http from 'node:http';
+import { Server, type Socket } from 'socket.io';
+import type { ZodError } from 'zod';
+import {
+  handshakeAuthSchema,
+  requestSchemas,
+  type Ack,
+  type ClientEvents,
+  type RequestName,
+  type RequestResults,
+  type ServerEvents,
+} from '../../shared/signaling.js';
+import { TokenError, type AccessClaims } from '../auth/tokens.js';
+import type { Services } from '../http/Services.js';
+import type { Broadcasts } from '../live/Broadcasts.js';
+import type { Logger } from '../log/logger.js';
+import type { WorkerPool } from '../media/WorkerPool.js';
+import { broadcasterHandlers } from './broadcasterHandlers.js';
+import { Peer } from './Peer.js';
+import { TokenBucket } from './RateLimiter.js';
+import { SignalingError } from './SignalingError.js';
+import { viewerHandlers } from './viewerHandlers.js';
+import { streamInfo } from './streamInfo.js';
+
+export interface SocketData {
+  user: AccessClaims | undefined;
+  peer: Peer;
+}
+
+export type OnAirSocket = Socket<ClientEvents, ServerEvents, Record<string, never>, SocketData>;
+export type OnAirIo = Server<ClientEvents, ServerEvents, Record<string, never>, SocketData>;
+
+export interface SignalingDeps {
+  services: Services;
+  broadcasts: Broadcasts;
+  pool: WorkerPool;
+  logger: Logger;
+}
+
+/** What each handler gets. */
+export interface HandlerContext extends SignalingDeps {
+  socket: OnAirSocket;
+  peer: Peer;
+  io: OnAirIo;
+  log: Logger;
+}
+
+export type Handlers = {
+  [E in RequestName]?: (payload: ReturnType<(typeof requestSchemas)[E]['parse']>, ctx: HandlerContext) => Promise<RequestResults[E]> | RequestResults[E];
+};
+
+export const streamRoom = (streamId: string) => `stream:${streamId}`;
+
+const EVENT_RATE = 20;
+const EVENT_BURST = 60;
+
+export class SignalingServer {
+  readonly io: OnAirIo;
+  readonly #deps: SignalingDeps;
+  readonly #handlers: Handlers;
+
+  constructor(server: http.Server, deps: SignalingDeps) {
+    this.#deps = deps;
+    this.#handlers = { ...viewerHandlers, ...broadcasterHandlers };
+    this.io = new Server(server, {
+      serveClient: false,
+      maxHttpBufferSize: 256 * 1024,
+      // A dropped broadcaster is noticed within ~10 s.
+      pingInterval: 5000,
+      pingTimeout: 5000,
+      cors: { origin: false },
+    });
+    this.io.use((socket, next) => {
+      const auth = handshakeAuthSchema.safeParse(socket.handshake.auth ?? {});
+      if (!auth.success) return next(new Error('bad_request: handshake auth must be { token?: string }'));
+      let user: AccessClaims | undefined;
+      if (auth.data.token) {
+        try {
+          user = deps.services.tokens.verifyAccess(auth.data.token);
+        } catch (err) {
+          return next(new Error(`unauthorized: ${err instanceof TokenError ? err.message : 'bad token'}`));
+        }
+      }
+      socket.data.user = user;
+      socket.data.peer = new Peer(socket.id);
+      next();
+    });
+    this.io.on('connection', (socket) => this.#onConnection(socket));
+    this.#fanOut();
+  }
+
+  async close(): Promise<void> {
+    // Tell clients first, then disconnect them (their peers close their media).
+    await new Promise<void>((resolve) => this.io.close(() => resolve()));
+  }
+
+  #onConnection(socket: OnAirSocket): void {
+    const { peer } = socket.data;
+    const log = this.#deps.logger.child({ component: 'signaling', socket: socket.id, user: socket.data.user?.sub });
+    const ctx: HandlerContext = { ...this.#deps, socket, peer, io: this.io, log };
+    const bucket = new TokenBucket(EVENT_RATE, EVENT_BURST);
+    log.debug('socket connected');
+
+    socket.onAny((event: unknown, ...args: unknown[]) => {
+      const ack = args.at(-1);
+      const reply = typeof ack === 'function' ? (ack as (res: Ack<unknown>) => void) : () => undefined;
+      const fail = (code: SignalingError['code'], message: string) => {
+        this.#deps.services.metrics.signalingErrors.inc({ event: typeof event === 'string' && event in requestSchemas ? event : 'unknown' });
+        reply({ ok: false, error: code, message });
+      };
+      if (!bucket.take()) return fail('too_many_requests', 'too many signaling requests: slow down');
+      if (typeof event !== 'string' || !Object.hasOwn(requestSchemas, event)) {
+        return fail('not_found', `unknown event ${JSON.stringify(String(event)).slice(0, 80)}`);
+      }
+      const name = event as RequestName;
+      const handler = this.#handlers[name] as ((p: unknown, c: HandlerContext) => unknown) | undefined;
+      const parsed = requestSchemas[name].safeParse(args.length > 1 || typeof ack !== 'function' ? args[0] : undefined);
+      if (!parsed.success) return fail('validation_failed', describeZod(name, parsed.error));
+      if (!handler) return fail('not_found', `no handler for ${name}`);
+      Promise.resolve()
+        .then(() => handler(parsed.data, ctx))
+        .then(
+          (data) => reply({ ok: true, data: data ?? {} }),
+          (err: unknown) => {
+            if (err instanceof SignalingError) return fail(err.code, err.message);
+            log.error({ err, event: name }, 'signaling handler failed');
+            fail('internal', `${name} failed: ${err instanceof Error ? err.message : 'internal error'}`);
+          },
+        );
+    });
+
+    socket.on('disconnect', (reason) => {
+      log.debug({ reason }, 'socket disconnected');
+      if (peer.watching) this.#deps.broadcasts.removeViewer(peer.watching, peer.id);
+      if (peer.broadcasting) this.#deps.broadcasts.get(peer.broadcasting)?.publisherLost(peer.id);
+      peer.close();
+    });
+  }
+
+  /** Broadcast events → the stream's room. */
+  #fanOut(): void {
+    const { broadcasts, services } = this.#deps;
+    broadcasts.on('producers', (e) => this.io.to(streamRoom(e.streamId)).emit('broadcast:producers', e));
+    broadcasts.on('reconnecting', (e) => this.io.to(streamRoom(e.streamId)).emit('broadcast:reconnecting', e));
+    broadcasts.on('ended', (e) => this.io.to(streamRoom(e.streamId)).emit('broadcast:ended', e));
+    broadcasts.on('viewers', (e) => this.io.to(streamRoom(e.streamId)).emit('viewers:count', e));
+    broadcasts.on('updated', ({ streamId }) => {
+      const stream = services.streams.byId(streamId);
+      if (stream) this.io.to(streamRoom(streamId)).emit('stream:updated', { stream: streamInfo(stream) });
+    });
+  }
+}
+
+function describeZod(event: string, err: ZodError): string {
+  const i = err.issues[0];
+  return `invalid ${event} payload${i ? `: ${i.path.join('.') || '(root)'}: ${i.message}` : ''}`;
+}

@@ -1,0 +1,118 @@
+/** Viewer requests: join a stream's audience, receive its producers, choose a simulcast layer. */
+import type { types } from 'mediasoup';
+import type { ConsumerInfo, JoinResult } from '../../shared/signaling.js';
+import { canManage, canWatch } from '../auth/access.js';
+import { connectTransport, createTransport, withClientParams } from './mediaHandlers.js';
+import type { HandlerContext, Handlers } from './SignalingServer.js';
+import { streamRoom } from './SignalingServer.js';
+import { SignalingError } from './SignalingError.js';
+import { streamInfo } from './streamInfo.js';
+
+const MAX_CONSUMERS_PER_PEER = 8;
+
+function leave(ctx: HandlerContext): void {
+  const { peer, socket, broadcasts } = ctx;
+  if (!peer.watching) return;
+  peer.closeDirection('recv');
+  if (peer.watching !== peer.broadcasting) void socket.leave(streamRoom(peer.watching));
+  broadcasts.removeViewer(peer.watching, peer.id);
+  peer.watching = undefined;
+}
+
+function watchedBroadcast(ctx: HandlerContext) {
+  if (!ctx.peer.watching) throw new SignalingError('bad_request', 'join a stream first (viewer:join)');
+  const b = ctx.broadcasts.get(ctx.peer.watching);
+  if (!b || b.ended) throw new SignalingError('not_found', 'this stream is not live now');
+  return b;
+}
+
+export const viewerHandlers: Handlers = {
+  'viewer:join': async ({ streamId, token }, ctx): Promise<JoinResult> => {
+    const { services, broadcasts, peer, socket } = ctx;
+    const stream = services.streams.byId(streamId);
+    if (!stream) throw new SignalingError('not_found', `no stream ${streamId}`);
+    if (!canManage(socket.data.user, stream) && !canWatch(services.tokens, stream, token)) {
+      throw new SignalingError(token ? 'forbidden' : 'unauthorized', 'this stream is private: a valid viewer token is needed');
+    }
+    if (peer.watching !== streamId) {
+      leave(ctx);
+      peer.watching = streamId;
+      await socket.join(streamRoom(streamId));
+      broadcasts.addViewer(streamId, peer.id);
+    }
+    const b = broadcasts.get(streamId);
+    return {
+      stream: streamInfo(stream),
+      broadcast: b && !b.ended ? { session: b.session, state: b.state, producers: b.producerInfos() } : null,
+      viewerCount: broadcasts.viewerCount(streamId),
+      routerRtpCapabilities: ctx.pool.rtpCapabilities as unknown as Record<string, unknown>,
+    };
+  },
+
+  'viewer:leave': (_p, ctx) => {
+    leave(ctx);
+    return {};
+  },
+
+  'transport:create': async ({ direction }, ctx) => {
+    if (direction === 'send') {
+      if (!ctx.peer.broadcasting) throw new SignalingError('forbidden', 'only a broadcaster (after broadcast:start) may send');
+      const b = ctx.broadcasts.get(ctx.peer.broadcasting);
+      if (!b || b.ended || b.publisher !== ctx.peer.id) throw new SignalingError('conflict', 'you are not broadcasting this stream now');
+      return createTransport(b, ctx.peer, 'send');
+    }
+    return createTransport(watchedBroadcast(ctx), ctx.peer, 'recv');
+  },
+
+  'transport:connect': async ({ transportId, dtlsParameters }, ctx) => {
+    await connectTransport(ctx.peer, transportId, dtlsParameters);
+    return {};
+  },
+
+  consume: async ({ producerId, rtpCapabilities }, ctx): Promise<ConsumerInfo> => {
+    const { peer, socket } = ctx;
+    const b = watchedBroadcast(ctx);
+    const producer = b.producer(producerId);
+    if (!producer) throw new SignalingError('not_found', `no producer ${producerId} in this broadcast`);
+    const transport = peer.recvTransport();
+    if (!transport || transport.appData.session !== b.session) {
+      throw new SignalingError('conflict', 'create a receive transport for the current broadcast first (transport:create)');
+    }
+    if (peer.consumers.size >= MAX_CONSUMERS_PER_PEER) throw new SignalingError('too_many_requests', 'too many consumers on this connection');
+    const caps = rtpCapabilities as unknown as types.RtpCapabilities;
+    const canConsume = await withClientParams('consume', async () => b.router.canConsume({ producerId, rtpCapabilities: caps }));
+    if (!canConsume) throw new SignalingError('bad_request', 'your device cannot receive this codec');
+    const consumer = await withClientParams('consume', () => transport.consume({ producerId, rtpCapabilities: caps, paused: true }));
+    peer.addConsumer(consumer);
+    consumer.on('producerclose', () => socket.emit('consumer:closed', { consumerId: consumer.id }));
+    consumer.on('transportclose', () => socket.emit('consumer:closed', { consumerId: consumer.id }));
+    consumer.on('layerschange', (l) =>
+      socket.emit('consumer:layerschange', { consumerId: consumer.id, spatialLayer: l?.spatialLayer ?? null, temporalLayer: l?.temporalLayer ?? null }),
+    );
+    return {
+      id: consumer.id,
+      producerId,
+      kind: consumer.kind,
+      rtpParameters: consumer.rtpParameters as unknown as Record<string, unknown>,
+      layers: Math.max(1, producer.rtpParameters.encodings?.length ?? 1),
+    };
+  },
+
+  'consumer:resume': async ({ consumerId }, ctx) => {
+    const consumer = ctx.peer.consumers.get(consumerId);
+    if (!consumer) throw new SignalingError('not_found', `no consumer ${consumerId} on this connection`);
+    await consumer.resume();
+    // A viewer that joins mid-stream needs a keyframe now, not at the encoder's next one.
+    if (consumer.kind === 'video') await consumer.requestKeyFrame();
+    return {};
+  },
+
+  'consumer:layers': async ({ consumerId, spatialLayer }, ctx) => {
+    const consumer = ctx.peer.consumers.get(consumerId);
+    if (!consumer) throw new SignalingError('not_found', `no consumer ${consumerId} on this connection`);
+    if (consumer.type !== 'simulcast' && consumer.type !== 'svc') return {};
+    // "Auto" = prefer the top layer: mediasoup then sends the best one the viewer's bandwidth estimate allows.
+    await consumer.setPreferredLayers({ spatialLayer: spatialLayer ?? 3, temporalLayer: 2 });
+    return {};
+  },
+};

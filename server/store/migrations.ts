@@ -1,0 +1,38 @@
+/**
+ * Versioned schema migrations. Each runs once, in order, inside a transaction; the version reached is
+ * kept in SQLite's `user_version`. Append new migrations; never edit one that has shipped.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: users and the stream catalogue
+  `
+  CREATE TABLE users (
+    id            TEXT PRIMARY KEY,
+    username      TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    password_hash TEXT NOT NULL,
+    role          TEXT NOT NULL CHECK (role IN ('admin', 'broadcaster')),
+    created_at    TEXT NOT NULL
+  );
+  CREATE TABLE streams (
+    id          TEXT PRIMARY KEY,
+    owner_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    title       TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    tags        TEXT NOT NULL DEFAULT '[]',
+    visibility  TEXT NOT NULL CHECK (visibility IN ('public', 'unlisted', 'private')),
+    status      TEXT NOT NULL DEFAULT 'idle' CHECK (status IN ('idle', 'live', 'ended')),
+    stream_key  TEXT NOT NULL UNIQUE,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    started_at  TEXT,
+    ended_at    TEXT
+  );
+  CREATE INDEX streams_owner ON streams(owner_id);
+  CREATE INDEX streams_status ON streams(status, updated_at);
+  CREATE TABLE stream_tags (
+    stream_id TEXT NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+    tag       TEXT NOT NULL,
+    PRIMARY KEY (stream_id, tag)
+  );
+  CREATE INDEX stream_tags_tag ON stream_tags(tag);
+  `,
+];
