@@ -72,7 +72,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
     config,
     logger,
     tokens,
-    loginThrottle: new LoginThrottle(),
+    loginThrottle: { byUser: new LoginThrottle({ freeAttempts: 3 }), byAddress: new LoginThrottle({ freeAttempts: 20 }) },
     users,
     streams,
     live: broadcasts,

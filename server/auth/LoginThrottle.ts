@@ -1,6 +1,6 @@
 /**
- * Slows down password guessing: after each failed login for a username (or from an address), the next
- * attempt must wait, doubling from 1 s up to 5 min. A success clears the username's record.
+ * Slows down password guessing: after `freeAttempts` failed logins for a key (a username, an address), each
+ * further attempt must wait, doubling from 1 s up to 5 min. A success clears the key's record.
  */
 export class LoginThrottle {
   readonly #failures = new Map<string, { count: number; until: number }>();
@@ -14,23 +14,17 @@ export class LoginThrottle {
     this.#freeAttempts = opts.freeAttempts ?? 3;
   }
 
-  /** Milliseconds the caller must still wait before trying these keys again (0 = go ahead). */
-  retryAfterMs(keys: string[], now = Date.now()): number {
-    let wait = 0;
-    for (const k of keys) {
-      const f = this.#failures.get(k);
-      if (f) wait = Math.max(wait, f.until - now);
-    }
-    return Math.max(0, wait);
+  /** Milliseconds the caller must still wait before trying this key again (0 = go ahead). */
+  retryAfterMs(key: string, now = Date.now()): number {
+    const f = this.#failures.get(key);
+    return f ? Math.max(0, f.until - now) : 0;
   }
 
-  fail(keys: string[], now = Date.now()): void {
-    for (const k of keys) {
-      const count = (this.#failures.get(k)?.count ?? 0) + 1;
-      const over = count - this.#freeAttempts;
-      const delay = over > 0 ? Math.min(this.#maxMs, this.#baseMs * 2 ** (over - 1)) : 0;
-      this.#failures.set(k, { count, until: now + delay });
-    }
+  fail(key: string, now = Date.now()): void {
+    const count = (this.#failures.get(key)?.count ?? 0) + 1;
+    const over = count - this.#freeAttempts;
+    const delay = over > 0 ? Math.min(this.#maxMs, this.#baseMs * 2 ** (over - 1)) : 0;
+    this.#failures.set(key, { count, until: now + delay });
     this.#prune(now);
   }
 

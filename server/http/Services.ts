@@ -20,7 +20,8 @@ export interface Services {
   config: Config;
   logger: Logger;
   tokens: Tokens;
-  loginThrottle: LoginThrottle;
+  /** Failed logins slow down per username (a few free tries) and per client address (more, for shared NATs). */
+  loginThrottle: { byUser: LoginThrottle; byAddress: LoginThrottle };
   users: UserStore;
   streams: StreamStore;
   live: LiveState;

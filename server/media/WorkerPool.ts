@@ -96,7 +96,10 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     if (!slot) throw new Error('no mediasoup worker is running');
     const router = await slot.worker.createRouter({ mediaCodecs: MEDIA_CODECS, appData });
     slot.routers.add(router);
-    router.observer.once('close', () => slot.routers.delete(router));
+    // When the worker dies its routers close first: keep them listed for the `workerdied` report.
+    router.observer.once('close', () => {
+      if (!slot.worker.died) slot.routers.delete(router);
+    });
     return { router, webRtcServer: slot.webRtcServer, workerIndex: slot.index };
   }
 

@@ -14,8 +14,10 @@ export function authRoutes(s: Services): Router {
   const r = Router();
   r.post('/login', async (req, res) => {
     const body = parse(loginBodySchema, req.body, 'login body');
-    const keys = [`user:${body.username.toLowerCase()}`, `ip:${req.ip ?? 'unknown'}`];
-    const wait = s.loginThrottle.retryAfterMs(keys);
+    const userKey = body.username.toLowerCase();
+    const addressKey = req.ip ?? 'unknown';
+    const { byUser, byAddress } = s.loginThrottle;
+    const wait = Math.max(byUser.retryAfterMs(userKey), byAddress.retryAfterMs(addressKey));
     if (wait > 0) {
       const seconds = Math.ceil(wait / 1000);
       throw new ApiError('too_many_requests', `too many failed logins: try again in ${seconds} s`, { headers: { 'Retry-After': String(seconds) } });
@@ -23,11 +25,12 @@ export function authRoutes(s: Services): Router {
     const user = s.users.byUsername(body.username);
     const ok = await verifyPassword(body.password, user?.passwordHash ?? DUMMY_HASH);
     if (!user || !ok) {
-      s.loginThrottle.fail(keys);
+      byUser.fail(userKey);
+      byAddress.fail(addressKey);
       s.metrics.loginFailures.inc();
       throw new ApiError('unauthorized', 'wrong username or password');
     }
-    s.loginThrottle.succeed(keys[0]!);
+    byUser.succeed(userKey);
     const { token, expiresAt } = s.tokens.signAccess({ sub: user.id, role: user.role, username: user.username });
     const response: LoginResponse = { token, expiresAt: expiresAt.toISOString(), user: publicUser(user) };
     res.json(response);

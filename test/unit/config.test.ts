@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, describeConfig, loadConfig } from '../../server/config/config.js';
+
+describe('loadConfig', () => {
+  it('uses the documented defaults', () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(8080);
+    expect(c.rtcPort).toBe(40000);
+    expect(c.announcedIp).toBe('127.0.0.1');
+    expect(c.dataDir).toMatch(/\/data$/);
+    expect(c.workers).toBeGreaterThanOrEqual(1);
+    expect(c.embedOrigins).toEqual(['*']);
+    expect(c.jwtSecret).toBeUndefined();
+  });
+
+  it('reads and converts every variable', () => {
+    const c = loadConfig({
+      PORT: '9000',
+      ONAIR_WORKERS: '3',
+      ONAIR_RTC_PORT: '41000',
+      ONAIR_PUBLIC_URL: 'https://live.example.com/',
+      ONAIR_EMBED_ORIGINS: 'https://a.example, https://b.example',
+      ONAIR_JWT_SECRET: 'x'.repeat(40),
+    });
+    expect(c).toMatchObject({ port: 9000, workers: 3, rtcPort: 41000, publicUrl: 'https://live.example.com' });
+    expect(c.embedOrigins).toEqual(['https://a.example', 'https://b.example']);
+  });
+
+  it('treats empty values as unset', () => {
+    expect(loadConfig({ PORT: '', ONAIR_ADMIN_PASSWORD: '' }).port).toBe(8080);
+  });
+
+  it('lists every bad variable in one error', () => {
+    let err: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', ONAIR_ANNOUNCED_IP: 'not-an-ip', ONAIR_WORKERS: '0', ONAIR_JWT_SECRET: 'short' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const msg = (err as Error).message;
+    for (const name of ['PORT', 'ONAIR_ANNOUNCED_IP', 'ONAIR_WORKERS', 'ONAIR_JWT_SECRET']) expect(msg).toContain(name);
+  });
+
+  it('refuses a port range that runs past 65535', () => {
+    expect(() => loadConfig({ ONAIR_RTC_PORT: '65535', ONAIR_WORKERS: '2' })).toThrow(/ONAIR_RTC_PORT/);
+  });
+
+  it('masks secrets when described', () => {
+    const d = describeConfig(loadConfig({ ONAIR_JWT_SECRET: 's'.repeat(40), ONAIR_ADMIN_PASSWORD: 'hunter2hunter2' }));
+    expect(d.jwtSecret).toBe('<redacted>');
+    expect(d.adminPassword).toBe('<redacted>');
+    expect(JSON.stringify(d)).not.toContain('hunter2');
+  });
+});
