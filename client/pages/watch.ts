@@ -1,0 +1,24 @@
+/** /watch/:id — the stream's page: details, the player, and the embed code. */
+import { queryParam } from '../common/queryParam.js';
+import { streamIdFromPath } from '../common/streamIdFromPath.js';
+import { installDebugHook } from '../player/debugHook.js';
+import { Player } from '../player/Player.js';
+import { PlayerView } from '../player/PlayerView.js';
+import { byId, h } from '../ui/dom.js';
+import { showError } from '../ui/toast.js';
+import { mountEmbedCodeBox } from '../watch/EmbedCodeBox.js';
+import { StreamDetails } from '../watch/StreamDetails.js';
+
+const streamId = streamIdFromPath();
+if (!streamId) {
+  showError(new Error('this address does not name a stream'));
+} else {
+  const token = queryParam('token');
+  const player = new Player({ streamId, token, video: h('video') });
+  new PlayerView(byId('player'), player);
+  new StreamDetails(player);
+  mountEmbedCodeBox(streamId, token);
+  player.on('error', (err) => showError(err));
+  installDebugHook(player);
+  player.start();
+}

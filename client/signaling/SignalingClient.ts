@@ -1,0 +1,131 @@
+/**
+ * The browser's end of the signaling socket (shared/signaling.ts is the contract). `request()` resolves with
+ * an ack's data or throws a SignalingRequestError (server's code, or 'timeout' / 'disconnected'); `on()`
+ * subscribes to a server event or a connection event and returns the unsubscribe function. socket.io
+ * reconnects by itself; users of this class redo their work on every 'connect'.
+ */
+import { io, type Socket } from 'socket.io-client';
+import {
+  ACK_TIMEOUT_MS,
+  type Ack,
+  type ClientEvents,
+  type RequestName,
+  type RequestPayload,
+  type RequestResults,
+  type ServerEvents,
+} from '../../shared/signaling.js';
+import { OnAirClientError } from '../common/errors.js';
+import { SignalingRequestError } from './SignalingRequestError.js';
+
+/** Connection events, next to the server's. */
+export interface ConnectionEvents {
+  connect: () => void;
+  disconnect: (reason: string) => void;
+  connect_error: (err: Error) => void;
+}
+export type SignalingEvents = ServerEvents & ConnectionEvents;
+
+export interface SignalingClientOptions {
+  /** Access token: makes this socket a broadcaster's. */
+  token?: string;
+  /** Server URL; the page's origin by default. */
+  url?: string;
+  ackTimeoutMs?: number;
+}
+
+type AnyHandler = (...args: unknown[]) => void;
+interface LooseSocket {
+  on(event: string, handler: AnyHandler): void;
+  off(event: string, handler: AnyHandler): void;
+}
+
+export class SignalingClient {
+  readonly #socket: Socket<ServerEvents, ClientEvents>;
+  readonly #ackTimeoutMs: number;
+
+  constructor(opts: SignalingClientOptions = {}) {
+    this.#ackTimeoutMs = opts.ackTimeoutMs ?? ACK_TIMEOUT_MS;
+    this.#socket = io(opts.url ?? '', {
+      autoConnect: false,
+      auth: opts.token ? { token: opts.token } : {},
+      transports: ['websocket', 'polling'],
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 3000,
+    });
+    // The server closed this socket (not a network drop): socket.io would not come back by itself.
+    this.#socket.on('disconnect', (reason) => {
+      if (reason === 'io server disconnect') setTimeout(() => this.#socket.connect(), 1000);
+    });
+  }
+
+  get connected(): boolean {
+    return this.#socket.connected;
+  }
+
+  connect(): void {
+    if (!this.#socket.active) this.#socket.connect();
+  }
+
+  /** Resolves once connected (connecting if needed); rejects on a refused handshake or after `timeoutMs`. */
+  whenConnected(timeoutMs = this.#ackTimeoutMs): Promise<void> {
+    if (this.#socket.connected) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const done = (err?: Error) => {
+        clearTimeout(timer);
+        offConnect();
+        offError();
+        if (err) reject(err);
+        else resolve();
+      };
+      const timer = setTimeout(() => done(new OnAirClientError('timeout', 'cannot connect to the server')), timeoutMs);
+      const offConnect = this.on('connect', () => done());
+      // A middleware refusal (bad token) ends the attempts; network errors are retried by socket.io.
+      const offError = this.on('connect_error', (err) => {
+        if (!this.#socket.active) done(refusal(err));
+      });
+      this.connect();
+    });
+  }
+
+  request<N extends RequestName>(name: N, payload: RequestPayload<N>): Promise<RequestResults[N]> {
+    if (!this.#socket.connected) return Promise.reject(new SignalingRequestError(name, 'disconnected', `${name}: not connected to the server`));
+    return new Promise((resolve, reject) => {
+      const withTimeout = this.#socket.timeout(this.#ackTimeoutMs) as unknown as {
+        emit(event: N, payload: unknown, ack: (err: Error | null, res: Ack<RequestResults[N]> | undefined) => void): void;
+      };
+      withTimeout.emit(name, payload, (err, res) => {
+        if (err) {
+          const code = this.#socket.connected ? 'timeout' : 'disconnected';
+          return reject(new SignalingRequestError(name, code, `${name}: ${code === 'timeout' ? 'the server did not answer' : 'the connection was lost'}`));
+        }
+        if (!res || typeof res !== 'object' || typeof res.ok !== 'boolean') {
+          return reject(new SignalingRequestError(name, 'bad_response', `${name}: malformed answer from the server`));
+        }
+        if (res.ok) resolve(res.data);
+        else reject(new SignalingRequestError(name, res.error, res.message));
+      });
+    });
+  }
+
+  on<E extends keyof SignalingEvents>(event: E, handler: SignalingEvents[E]): () => void {
+    const socket = this.#socket as unknown as LooseSocket;
+    const h = handler as unknown as AnyHandler;
+    socket.on(event, h);
+    return () => socket.off(event, h);
+  }
+
+  /** Drops the network connection as a network failure would (socket.io then reconnects): for tests and diagnostics. */
+  dropConnection(): void {
+    this.#socket.io.engine?.close();
+  }
+
+  close(): void {
+    this.#socket.disconnect();
+  }
+}
+
+/** The handshake refusal `"<code>: <message>"` from the server's middleware, as a typed error. */
+function refusal(err: Error): OnAirClientError {
+  const m = /^(unauthorized|bad_request|forbidden): (.*)$/.exec(err.message);
+  return m ? new OnAirClientError(m[1] as 'unauthorized', m[2]!) : new OnAirClientError('network', `cannot connect to the server: ${err.message}`);
+}

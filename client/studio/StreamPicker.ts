@@ -1,0 +1,107 @@
+/**
+ * The studio's stream choice: the broadcaster's own streams (GET /api/streams/mine) in a list, and a form
+ * that creates one (POST /api/streams).
+ */
+import { LIMITS, VISIBILITIES, type CreateStreamBody, type OwnedStream, type Visibility } from '../../shared/api.js';
+import { api, ApiError } from '../common/api.js';
+import { TypedEmitter } from '../common/TypedEmitter.js';
+import { byId, h, replaceChildren } from '../ui/dom.js';
+import { showError, showToast } from '../ui/toast.js';
+
+export type StreamPickerEvents = {
+  change: [OwnedStream | undefined];
+  /** The API refused the token: sign in again. */
+  unauthorized: [];
+};
+
+export class StreamPicker extends TypedEmitter<StreamPickerEvents> {
+  readonly #select = byId('stream-select', HTMLSelectElement);
+  readonly #form = byId('create-form', HTMLFormElement);
+  readonly #watchLink = byId('watch-link', HTMLAnchorElement);
+  readonly #status = byId('stream-status');
+  #streams: OwnedStream[] = [];
+  #token = '';
+
+  constructor() {
+    super();
+    const visibility = this.#form.elements.namedItem('visibility') as HTMLSelectElement;
+    replaceChildren(visibility, ...VISIBILITIES.map((v) => h('option', { value: v }, v)));
+    (this.#form.elements.namedItem('title') as HTMLInputElement).maxLength = LIMITS.titleMax;
+    this.#select.addEventListener('change', () => this.#changed());
+    this.#form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      void this.#create();
+    });
+  }
+
+  get selected(): OwnedStream | undefined {
+    return this.#streams.find((s) => s.id === this.#select.value);
+  }
+
+  setToken(token: string): void {
+    this.#token = token;
+  }
+
+  /** Locks the choice while live. */
+  setLocked(locked: boolean): void {
+    this.#select.disabled = locked;
+  }
+
+  async refresh(selectId = this.#select.value): Promise<void> {
+    try {
+      const { streams } = await api<{ streams: OwnedStream[] }>('GET', '/api/streams/mine', { token: this.#token });
+      this.#streams = streams;
+    } catch (err) {
+      return this.#failed(err, 'Cannot load your streams');
+    }
+    replaceChildren(
+      this.#select,
+      this.#streams.length === 0 ? h('option', { value: '' }, 'No stream yet: create one') : null,
+      ...this.#streams.map((s) => h('option', { value: s.id }, `${s.title} (${s.visibility}, ${s.status})`)),
+    );
+    if (this.#streams.some((s) => s.id === selectId)) this.#select.value = selectId;
+    this.#changed();
+  }
+
+  /** Selects a stream by id (from ?stream= or a test). */
+  select(id: string): boolean {
+    if (!this.#streams.some((s) => s.id === id)) return false;
+    this.#select.value = id;
+    this.#changed();
+    return true;
+  }
+
+  #changed(): void {
+    const s = this.selected;
+    this.#watchLink.hidden = !s;
+    this.#status.textContent = s ? `${s.visibility} · ${s.status}` : '';
+    if (s) this.#watchLink.href = `/watch/${encodeURIComponent(s.id)}`;
+    this.emit('change', s);
+  }
+
+  async #create(): Promise<void> {
+    const data = new FormData(this.#form);
+    const body: CreateStreamBody = {
+      title: String(data.get('title') ?? '').trim(),
+      description: String(data.get('description') ?? ''),
+      tags: String(data.get('tags') ?? '')
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
+      visibility: String(data.get('visibility') ?? 'public') as Visibility,
+    };
+    try {
+      const created = await api<OwnedStream>('POST', '/api/streams', { token: this.#token, body });
+      this.#form.reset();
+      showToast(`Stream "${created.title}" created.`);
+      await this.refresh(created.id);
+    } catch (err) {
+      this.#failed(err, 'Cannot create the stream');
+    }
+  }
+
+  #failed(err: unknown, context: string): void {
+    if (err instanceof ApiError && err.status === 401) return this.emit('unauthorized');
+    showError(err, context);
+  }
+}

@@ -1,0 +1,44 @@
+/** /video/:id: a recording (video on demand) with its stream's metadata, played from the start with seeking. */
+import type { Recording } from '../../shared/api.js';
+import { api } from '../common/api.js';
+import { attachHls, canPlayHls } from '../hls/attachHls.js';
+import { byId, h } from '../ui/dom.js';
+import { formatDuration } from './formatDuration.js';
+
+export async function startVodPage(recordingId: string, token: string | undefined): Promise<void> {
+  const title = byId('vod-title');
+  const meta = byId('vod-meta');
+  const description = byId('vod-description');
+  const tags = byId('vod-tags');
+  const video = byId('vod-video', HTMLVideoElement);
+  const status = byId('vod-status');
+  let rec: Recording;
+  try {
+    rec = await api<Recording>('GET', `/api/recordings/${encodeURIComponent(recordingId)}`, { query: { token } });
+  } catch (err) {
+    title.textContent = 'Recording unavailable';
+    status.textContent = err instanceof Error ? err.message : 'this recording cannot be shown';
+    status.hidden = false;
+    return;
+  }
+  document.title = `${rec.title} · OnAir`;
+  title.textContent = rec.title;
+  meta.textContent = `${rec.owner.username} · ${new Date(rec.startedAt).toLocaleString()} · ${formatDuration(rec.durationSeconds)}${rec.status === 'interrupted' ? ' · interrupted' : ''}`;
+  description.textContent = rec.description;
+  description.hidden = !rec.description;
+  tags.replaceChildren(...rec.tags.map((t) => h('a', { class: 'tag', href: `/?tag=${encodeURIComponent(t)}` }, `#${t}`)));
+  const q = token ? `?token=${encodeURIComponent(token)}` : '';
+  video.poster = rec.urls.poster + q;
+  if (!canPlayHls(video)) {
+    status.textContent = 'This browser cannot play HLS video.';
+    status.hidden = false;
+    return;
+  }
+  attachHls(video, rec.urls.hls + q, {
+    live: false,
+    onFatalError: (message) => {
+      status.textContent = message;
+      status.hidden = false;
+    },
+  });
+}
