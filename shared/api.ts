@@ -139,3 +139,38 @@ export interface ViewerTokenResponse {
   token: string;
   expiresAt: string;
 }
+
+export const recordingIdSchema = z.string().regex(/^[A-Za-z0-9_-]{12}$/, 'not a recording id');
+
+export const listRecordingsQuerySchema = z
+  .object({
+    streamId: streamIdSchema.optional(),
+    tag: tag.optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(24),
+    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  })
+  .strict();
+
+/** A recording: one live session, kept as video on demand, with its stream's metadata. */
+export interface Recording {
+  id: string;
+  streamId: string;
+  title: string;
+  description: string;
+  tags: string[];
+  owner: { id: string; username: string };
+  status: 'recording' | 'ready' | 'interrupted';
+  startedAt: string;
+  endedAt: string | null;
+  durationSeconds: number;
+  /** Heights of the renditions, e.g. [720, 480, 360]. */
+  renditions: number[];
+  sizeBytes: number;
+  urls: { video: string; hls: string; poster: string };
+}
+
+/** `GET /api/recordings`. */
+export interface RecordingList {
+  recordings: Recording[];
+  total: number;
+}

@@ -11,8 +11,47 @@ import type { ErrorCode } from './errors.js';
 import { streamIdSchema, type StreamStatus, type Visibility } from './api.js';
 
 const id = z.string().min(1).max(64);
+/** A UTF-16 surrogate without its other half. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Whether `value` nests at most `maxDepth` levels, would serialize to about `maxChars` at most, and holds
+ * only well-formed strings. Walks without recursion: a hostile payload may nest ~50,000 levels in one
+ * socket.io packet, which overflows the stack of anything recursive (JSON.stringify included). A lone
+ * surrogate, in a key or a value, makes mediasoup's worker drop the whole request unanswered, and
+ * mediasoup 3.12 waits for that answer forever.
+ */
+export function isBoundedJson(value: unknown, maxDepth: number, maxChars: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  let chars = 0;
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (depth > maxDepth) return false;
+    if (Array.isArray(v)) {
+      chars += 2 + v.length;
+      for (const x of v) stack.push([x, depth + 1]);
+    } else if (v !== null && typeof v === 'object') {
+      chars += 2;
+      for (const [k, x] of Object.entries(v)) {
+        if (LONE_SURROGATE.test(k)) return false;
+        chars += k.length + 4;
+        stack.push([x, depth + 1]);
+      }
+    } else if (typeof v === 'string') {
+      if (LONE_SURROGATE.test(v)) return false;
+      chars += v.length + 2;
+    } else {
+      chars += 8;
+    }
+    if (chars > maxChars) return false;
+  }
+  return true;
+}
+
 /** mediasoup's opaque parameter objects: validated as bounded JSON objects, then checked by mediasoup itself. */
-const jsonObject = z.record(z.unknown()).refine((o) => JSON.stringify(o).length <= 64 * 1024, 'too large');
+const jsonObject = z
+  .record(z.unknown())
+  .refine((o) => isBoundedJson(o, 16, 64 * 1024), 'too large, too deeply nested, or holds a malformed string');
 
 export const SOURCES = ['camera', 'microphone', 'screen', 'screen-audio', 'composite', 'whip'] as const;
 export type Source = (typeof SOURCES)[number];
@@ -31,7 +70,14 @@ export const requestSchemas = {
   'transport:connect': z.object({ transportId: id, dtlsParameters: jsonObject }).strict(),
   /** Broadcaster: a new track. */
   produce: z
-    .object({ transportId: id, kind: z.enum(['audio', 'video']), rtpParameters: jsonObject, source: z.enum(SOURCES) })
+    .object({
+      transportId: id,
+      kind: z.enum(['audio', 'video']),
+      rtpParameters: jsonObject,
+      source: z.enum(SOURCES),
+      /** Capture height of a video track: the HLS ladder never goes above it. */
+      height: z.number().int().min(16).max(4320).optional(),
+    })
     .strict(),
   'producer:close': z.object({ producerId: id }).strict(),
   /** Viewer: receive one of the broadcast's producers. Starts paused; resume when ready. */
@@ -78,6 +124,11 @@ export interface JoinResult {
   viewerCount: number;
   /** The routers' RTP capabilities: load the mediasoup-client Device with them. */
   routerRtpCapabilities: Record<string, unknown>;
+  /**
+   * How this viewer may watch. `webrtc: false` when the stream already has ONAIR_MAX_WEBRTC_VIEWERS WebRTC
+   * viewers: play `hls` instead (a path on this server; private streams need `?token=`).
+   */
+  delivery: { webrtc: boolean; hls: string };
 }
 
 export interface TransportInfo {

@@ -1,37 +1,48 @@
 /**
- * The home page's directory: streams live now, then recent ones (public only), optionally filtered by a
- * tag (`/?tag=music`). Each links to its watch page. The live list refreshes itself.
+ * The home page's directory (public streams only), optionally filtered by a tag (`/?tag=music`):
+ * - live now: each with its live thumbnail (`/hls/:id/thumb.jpg`, a placeholder until there is one), linking
+ *   to its watch page;
+ * - recent recordings (`GET /api/recordings`): poster, duration, linking to `/video/:id`;
+ * - upcoming: streams created and not live yet.
+ * It refreshes itself while the page is visible.
  */
-import type { PublicStream, StreamList } from '../../shared/api.js';
+import type { PublicStream, Recording, RecordingList, StreamList } from '../../shared/api.js';
 import { api } from '../common/api.js';
 import { byId, h, replaceChildren } from '../ui/dom.js';
-import { formatAgo, formatViewers } from '../ui/format.js';
+import { formatAgo, formatDuration, formatViewers } from '../ui/format.js';
 import { showError } from '../ui/toast.js';
 
 const REFRESH_MS = 15_000;
+/** The server writes a live thumbnail every 30 s: a new URL as often makes the browser fetch it again. */
+const THUMB_PERIOD_MS = 30_000;
 
 export class StreamDirectory {
   readonly #live = byId('live-streams');
-  readonly #recent = byId('recent-streams');
+  readonly #recordings = byId('recordings');
+  readonly #upcoming = byId('upcoming-streams');
+  readonly #upcomingSection = byId('upcoming');
   readonly #filter = byId('tag-filter');
   readonly #tag: string | undefined;
 
   constructor(tag: string | undefined) {
     this.#tag = tag?.trim().toLowerCase() || undefined;
     if (this.#tag) {
-      replaceChildren(this.#filter, 'Tagged ', h('span', { class: 'tag' }, `#${this.#tag}`), ' · ', h('a', { href: '/' }, 'all streams'));
+      replaceChildren(this.#filter, 'Tagged ', h('span', { class: 'tag' }, `#${this.#tag}`), ' · ', h('a', { href: '/' }, 'everything'));
     }
     this.#filter.hidden = !this.#tag;
   }
 
   async load(): Promise<void> {
     try {
-      const [live, recent] = await Promise.all([
+      const [live, recordings, upcoming] = await Promise.all([
         api<StreamList>('GET', '/api/streams', { query: { status: 'live', tag: this.#tag, limit: 50 } }),
-        api<StreamList>('GET', '/api/streams', { query: { tag: this.#tag, limit: 24 } }),
+        api<RecordingList>('GET', '/api/recordings', { query: { tag: this.#tag, limit: 24 } }),
+        api<StreamList>('GET', '/api/streams', { query: { status: 'idle', tag: this.#tag, limit: 12 } }),
       ]);
-      this.#render(this.#live, live.streams, 'Nobody is live right now.');
-      this.#render(this.#recent, recent.streams.filter((s) => s.status !== 'live'), 'No streams yet.');
+      this.#render(this.#live, live.streams.map((s) => liveCard(s)), 'Nobody is live right now.');
+      this.#render(this.#recordings, recordings.recordings.map((r) => recordingCard(r)), 'No recordings yet.');
+      this.#render(this.#upcoming, upcoming.streams.map((s) => upcomingCard(s)), '');
+      this.#upcomingSection.hidden = upcoming.streams.length === 0;
     } catch (err) {
       showError(err, 'Cannot load the streams');
     }
@@ -43,30 +54,85 @@ export class StreamDirectory {
     }, REFRESH_MS);
   }
 
-  #render(list: HTMLElement, streams: PublicStream[], empty: string): void {
-    if (streams.length === 0) return replaceChildren(list, h('p', { class: 'empty' }, empty));
-    replaceChildren(list, ...streams.map((s) => this.#card(s)));
+  #render(list: HTMLElement, cards: HTMLElement[], empty: string): void {
+    if (cards.length === 0) return replaceChildren(list, empty ? h('p', { class: 'empty' }, empty) : null);
+    replaceChildren(list, ...cards);
   }
+}
 
-  #card(s: PublicStream): HTMLElement {
-    const live = s.status === 'live';
-    return h(
-      'article',
-      { class: `card stream-card${live ? ' stream-card--live' : ''}` },
-      h(
-        'a',
-        { class: 'stream-card__link', href: `/watch/${encodeURIComponent(s.id)}` },
-        h('span', { class: `badge badge--${live ? 'live' : s.status}` }, live ? 'Live' : s.status === 'ended' ? 'Ended' : 'Upcoming'),
-        h('h3', { class: 'stream-card__title' }, s.title),
-      ),
-      h(
-        'p',
-        { class: 'stream-card__meta' },
-        `${s.owner.username} · `,
-        live ? formatViewers(s.viewerCount) : formatAgo(s.endedAt ?? s.updatedAt),
-      ),
-      s.description ? h('p', { class: 'stream-card__description' }, s.description) : null,
-      s.tags.length ? h('p', { class: 'tags' }, ...s.tags.map((t) => h('a', { class: 'tag', href: `/?tag=${encodeURIComponent(t)}` }, `#${t}`))) : null,
-    );
-  }
+function liveCard(s: PublicStream): HTMLElement {
+  const thumb = `/hls/${encodeURIComponent(s.id)}/thumb.jpg?v=${Math.floor(Date.now() / THUMB_PERIOD_MS)}`;
+  return h(
+    'article',
+    { class: 'card stream-card stream-card--live', 'data-testid': 'live-card', 'data-stream-id': s.id },
+    h(
+      'a',
+      { class: 'stream-card__link', href: `/watch/${encodeURIComponent(s.id)}` },
+      picture(thumb, h('span', { class: 'badge badge--live' }, 'Live')),
+      h('h3', { class: 'stream-card__title' }, s.title),
+    ),
+    h('p', { class: 'stream-card__meta' }, `${s.owner.username} · ${formatViewers(s.viewerCount)}`),
+    s.description ? h('p', { class: 'stream-card__description' }, s.description) : null,
+    tagLinks(s.tags),
+  );
+}
+
+function recordingCard(r: Recording): HTMLElement {
+  return h(
+    'article',
+    { class: 'card stream-card', 'data-testid': 'recording-card', 'data-recording-id': r.id },
+    h(
+      'a',
+      { class: 'stream-card__link', href: `/video/${encodeURIComponent(r.id)}` },
+      picture(sameOriginPath(r.urls.poster), h('span', { class: 'thumb__duration' }, formatDuration(r.durationSeconds * 1000))),
+      h('h3', { class: 'stream-card__title' }, r.title),
+    ),
+    h('p', { class: 'stream-card__meta' }, `${r.owner.username} · ${formatAgo(r.endedAt ?? r.startedAt)}${r.status === 'interrupted' ? ' · interrupted' : ''}`),
+    tagLinks(r.tags),
+  );
+}
+
+function upcomingCard(s: PublicStream): HTMLElement {
+  return h(
+    'article',
+    { class: 'card stream-card' },
+    h(
+      'a',
+      { class: 'stream-card__link', href: `/watch/${encodeURIComponent(s.id)}` },
+      h('span', { class: 'badge badge--idle' }, 'Upcoming'),
+      h('h3', { class: 'stream-card__title' }, s.title),
+    ),
+    h('p', { class: 'stream-card__meta' }, s.owner.username),
+    s.description ? h('p', { class: 'stream-card__description' }, s.description) : null,
+    tagLinks(s.tags),
+  );
+}
+
+/** A 16:9 picture with an overlay; a placeholder when the image does not exist (yet). */
+function picture(src: string, overlay: HTMLElement): HTMLElement {
+  const box = h('span', { class: 'thumb' });
+  const img = h('img', {
+    class: 'thumb__img',
+    src,
+    alt: '',
+    loading: 'lazy',
+    decoding: 'async',
+    onerror: () => {
+      img.remove();
+      box.classList.add('thumb--empty');
+    },
+  });
+  box.append(img, overlay);
+  return box;
+}
+
+function tagLinks(tags: string[]): HTMLElement | null {
+  if (tags.length === 0) return null;
+  return h('p', { class: 'tags' }, ...tags.map((t) => h('a', { class: 'tag', href: `/?tag=${encodeURIComponent(t)}` }, `#${t}`)));
+}
+
+/** The path of one of OnAir's URLs: pictures load from this origin (the pages' CSP allows only it). */
+function sameOriginPath(url: string): string {
+  const u = new URL(url, location.href);
+  return `${u.pathname}${u.search}`;
 }

@@ -4,6 +4,7 @@
  * obeyed; events go to any origin, since the parent's is not known and they carry nothing secret.
  */
 import { errorCode, toError } from '../common/errors.js';
+import type { PlaybackMode } from '../player/delivery.js';
 import type { Player } from '../player/Player.js';
 import { MESSAGE_SOURCE, parseCommand, type EmbedCommand, type EmbedEvent } from './embedProtocol.js';
 
@@ -11,10 +12,12 @@ export class EmbedBridge {
   readonly #player: Player;
   readonly #target: Window;
   readonly #unsubscribe: (() => void)[] = [];
+  #mode: PlaybackMode;
 
   constructor(player: Player, target: Window = window.parent) {
     this.#player = player;
     this.#target = target;
+    this.#mode = player.mode;
     const onMessage = (e: MessageEvent) => {
       if (e.source !== this.#target) return;
       const command = parseCommand(e.data);
@@ -27,12 +30,17 @@ export class EmbedBridge {
         this.#post({ type: 'state', state });
         if (state === 'ended') this.#post({ type: 'ended' });
       }),
+      player.on('mode', (mode) => {
+        if (mode === this.#mode) return; // the player repeats it when a switch was refused
+        this.#mode = mode;
+        this.#post({ type: 'mode', mode });
+      }),
       player.on('playing', () => this.#post({ type: 'playing' })),
       player.on('paused', () => this.#post({ type: 'paused' })),
       player.on('viewerCount', (count) => this.#post({ type: 'viewerCount', count })),
       player.on('error', (err) => this.#post({ type: 'error', code: errorCode(err) ?? 'internal', message: err.message })),
     );
-    this.#post({ type: 'ready', state: player.state });
+    this.#post({ type: 'ready', state: player.state, mode: player.mode });
   }
 
   close(): void {

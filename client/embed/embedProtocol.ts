@@ -2,14 +2,16 @@
  * The postMessage API between an embedded player (/embed/:id) and the page around it; documented in
  * docs/embed.md. Every message carries `source: 'onair'` so that pages can tell ours from others'.
  */
+import type { PlaybackMode } from '../player/delivery.js';
 import type { PlayerState } from '../player/Player.js';
 
 export const MESSAGE_SOURCE = 'onair';
 
 /** Events the player posts to its parent. */
 export type EmbedEvent =
-  | { type: 'ready'; state: PlayerState }
+  | { type: 'ready'; state: PlayerState; mode: PlaybackMode }
   | { type: 'state'; state: PlayerState }
+  | { type: 'mode'; mode: PlaybackMode }
   | { type: 'playing' }
   | { type: 'paused' }
   | { type: 'ended' }

@@ -1,12 +1,19 @@
 /**
  * Plays an HLS URL in a <video>: hls.js where Media Source Extensions exist, the browser's own HLS (Safari,
- * iOS) otherwise. Returns a function that detaches and frees everything.
+ * iOS) otherwise. The returned handle detaches and frees everything, and (hls.js only) lets the viewer pick
+ * a rendition.
  */
 import Hls from 'hls.js';
 
 export interface HlsPlayback {
   /** "hls.js" or "native". */
-  engine: 'hls.js' | 'native';
+  readonly engine: 'hls.js' | 'native';
+  /** Heights of the renditions, in hls.js's level order (lowest bitrate first); empty with native HLS. */
+  heights(): number[];
+  /** The rendition playing now (an index into heights()), or null when not known. */
+  currentLevel(): number | null;
+  /** A fixed rendition (an index into heights()), or null for automatic choice by bandwidth. */
+  setLevel(level: number | null): void;
   destroy(): void;
 }
 
@@ -14,6 +21,8 @@ export interface AttachOptions {
   /** Live: stay close to the live edge (low latency). VOD: start at the beginning. */
   live: boolean;
   onFatalError?: (message: string) => void;
+  /** The renditions became known, or the one playing changed. */
+  onLevelsChange?: () => void;
 }
 
 export function canPlayHls(video: HTMLVideoElement): boolean {
@@ -29,23 +38,40 @@ export function attachHls(video: HTMLVideoElement, url: string, opts: AttachOpti
       maxLiveSyncPlaybackRate: 1.2,
       backBufferLength: opts.live ? 10 : 60,
       startPosition: opts.live ? -1 : 0,
-      manifestLoadingRetryDelay: 500,
-      manifestLoadingMaxRetry: 20,
     });
     let recoveries = 0;
+    let destroyed = false;
     hls.on(Hls.Events.ERROR, (_e, data) => {
-      if (!data.fatal) return;
+      if (!data.fatal || destroyed) return;
       if (data.type === Hls.ErrorTypes.MEDIA_ERROR && recoveries++ < 3) return hls.recoverMediaError();
       if (data.type === Hls.ErrorTypes.NETWORK_ERROR && recoveries++ < 10) return hls.startLoad();
       opts.onFatalError?.(`HLS playback failed (${data.details})`);
     });
+    const changed = () => opts.onLevelsChange?.();
+    hls.on(Hls.Events.MANIFEST_PARSED, changed);
+    hls.on(Hls.Events.LEVEL_SWITCHED, changed);
     hls.loadSource(url);
     hls.attachMedia(video);
-    return { engine: 'hls.js', destroy: () => hls.destroy() };
+    return {
+      engine: 'hls.js',
+      heights: () => hls.levels.map((l) => l.height),
+      currentLevel: () => (hls.currentLevel >= 0 ? hls.currentLevel : null),
+      setLevel: (level) => {
+        // nextLevel switches at the next fragment, without flushing what is buffered; -1 is automatic.
+        hls.nextLevel = level ?? -1;
+      },
+      destroy: () => {
+        destroyed = true;
+        hls.destroy();
+      },
+    };
   }
   video.src = url;
   return {
     engine: 'native',
+    heights: () => [],
+    currentLevel: () => null,
+    setLevel: () => undefined,
     destroy: () => {
       video.removeAttribute('src');
       video.load();

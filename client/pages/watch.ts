@@ -1,7 +1,8 @@
-/** /watch/:id — the stream's page: details, the player, and the embed code. */
+/** /watch/:id — the stream's page: details, the player, and the embed code. `?mode=hls` starts in Standard (HLS). */
 import { queryParam } from '../common/queryParam.js';
 import { streamIdFromPath } from '../common/streamIdFromPath.js';
 import { installDebugHook } from '../player/debugHook.js';
+import { parseModePreference } from '../player/delivery.js';
 import { Player } from '../player/Player.js';
 import { PlayerView } from '../player/PlayerView.js';
 import { byId, h } from '../ui/dom.js';
@@ -14,7 +15,7 @@ if (!streamId) {
   showError(new Error('this address does not name a stream'));
 } else {
   const token = queryParam('token');
-  const player = new Player({ streamId, token, video: h('video') });
+  const player = new Player({ streamId, token, video: h('video'), mode: parseModePreference(queryParam('mode')) });
   new PlayerView(byId('player'), player);
   new StreamDetails(player);
   mountEmbedCodeBox(streamId, token);

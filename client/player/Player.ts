@@ -1,6 +1,12 @@
 /**
- * The live player of /watch and /embed: joins a stream's audience (`viewer:join`), receives the broadcast's
- * producers through a Reception (one receive transport and its consumers) and shows them in a <video>.
+ * The live player of /watch and /embed: joins a stream's audience (`viewer:join`) and shows the broadcast in
+ * a <video>, in one of two modes (delivery.ts): 'webrtc' receives the broadcast's producers through a
+ * Reception (one receive transport and its consumers); 'hls' plays the stream's live HLS through an
+ * HlsReception. It starts with WebRTC and falls back to HLS by itself when the server says the stream has all
+ * the WebRTC viewers it takes (`delivery.webrtc: false` at join, or `too_many_requests` from transport:create),
+ * when the transport does not connect within WEBRTC_CONNECT_TIMEOUT_MS, or when the browser has no WebRTC.
+ * The viewer may switch (setMode); a refused switch to WebRTC leaves HLS playing, with a notice.
+ * The socket stays joined in both modes: it gives the states, the viewer count and the stream's details.
  *
  * States: 'connecting' (joining, or receiving the first tracks), 'waiting' (nobody broadcasts yet: it starts
  * by itself on `broadcast:producers`), 'live', 'reconnecting' (the broadcaster or our socket dropped),
@@ -11,22 +17,38 @@
  * serialized sync loop then makes the Reception match it, so events arriving mid-way are never lost.
  */
 import { Device, type types } from 'mediasoup-client';
-import type { BroadcastInfo, StreamInfo } from '../../shared/signaling.js';
+import type { BroadcastInfo, JoinResult, StreamInfo } from '../../shared/signaling.js';
 import { errorCode, OnAirClientError, toError, type ClientErrorCode } from '../common/errors.js';
 import { TypedEmitter } from '../common/TypedEmitter.js';
+import { canPlayHls } from '../hls/attachHls.js';
 import { SignalingClient } from '../signaling/SignalingClient.js';
 import { SignalingRequestError } from '../signaling/SignalingRequestError.js';
-import { readPlaybackStats, type PlaybackStats } from './playbackStats.js';
+import { playOrMute } from './autoplay.js';
+import {
+  fallbackMessage,
+  initialMode,
+  WEBRTC_CONNECT_TIMEOUT_MS,
+  webrtcSupported,
+  type FallbackReason,
+  type ModePreference,
+  type PlaybackMode,
+} from './delivery.js';
+import { HlsReception } from './HlsReception.js';
+import { readPlaybackStats, readVideoStats, type PlaybackStats } from './playbackStats.js';
 import { Reception } from './Reception.js';
+import { layerNames } from './stateLabels.js';
 
 export type PlayerState = 'connecting' | 'waiting' | 'live' | 'reconnecting' | 'ended' | 'error';
 
 export interface QualityInfo {
-  /** Simulcast layers of the video (0: no video yet, 1: no choice). */
-  layers: number;
-  /** The viewer's choice: a layer index (0 = lowest) or null for automatic. */
+  /**
+   * The choices, lowest first: simulcast layers (WebRTC) or renditions (HLS, "720p"…); empty when there is
+   * nothing to choose (no video yet, a single layer).
+   */
+  names: string[];
+  /** The viewer's choice: an index into `names` (0 = lowest) or null for automatic. */
   preferred: number | null;
-  /** The layer being received now, when the server said. */
+  /** The one being received now, when known. */
   current: number | null;
 }
 
@@ -35,6 +57,9 @@ export type PlayerEvents = {
   stream: [StreamInfo];
   viewerCount: [number];
   quality: [QualityInfo];
+  mode: [PlaybackMode];
+  /** Something the viewer should be told (e.g. why Low latency is not available). */
+  notice: [string];
   playing: [];
   paused: [];
   error: [Error];
@@ -45,7 +70,11 @@ export interface PlayerOptions {
   /** Viewer token of a private stream. */
   token?: string | undefined;
   video: HTMLVideoElement;
+  /** 'hls' or 'webrtc' to start in that mode (`?mode=`); 'auto' (the default) starts with WebRTC. */
+  mode?: ModePreference;
   signaling?: SignalingClient;
+  /** How long WebRTC may take to connect before the player plays HLS instead. */
+  webrtcConnectTimeoutMs?: number;
 }
 
 const RETRY_MS = 2000;
@@ -59,7 +88,16 @@ export class Player extends TypedEmitter<PlayerEvents> {
   readonly video: HTMLVideoElement;
   readonly #token: string | undefined;
   readonly #signaling: SignalingClient;
-  readonly #device = new Device();
+  readonly #connectTimeoutMs: number;
+  /** Created when WebRTC is first needed (the constructor throws in browsers without WebRTC). */
+  #device: Device | undefined;
+  #routerRtpCapabilities: JoinResult['routerRtpCapabilities'] | undefined;
+  #hlsPath: string;
+  #mode: PlaybackMode;
+  /** The viewer asked for WebRTC (menu or `?mode=webrtc`): tell them if they do not get it. */
+  #webrtcRequested: boolean;
+  #fallback: FallbackReason | null = null;
+  #hls: HlsReception | undefined;
   #state: PlayerState = 'connecting';
   #stream: StreamInfo | undefined;
   #viewerCount = 0;
@@ -85,6 +123,12 @@ export class Player extends TypedEmitter<PlayerEvents> {
     this.video = opts.video;
     this.#token = opts.token || undefined;
     this.#signaling = opts.signaling ?? new SignalingClient();
+    this.#connectTimeoutMs = opts.webrtcConnectTimeoutMs ?? WEBRTC_CONNECT_TIMEOUT_MS;
+    this.#hlsPath = `/hls/${encodeURIComponent(this.streamId)}/master.m3u8`;
+    const preference = opts.mode ?? 'auto';
+    this.#mode = initialMode(preference, webrtcSupported());
+    this.#webrtcRequested = preference === 'webrtc';
+    if (this.#mode === 'hls' && preference !== 'hls') this.#fallback = 'unsupported';
     this.video.muted = true;
     this.video.autoplay = true;
     this.video.playsInline = true;
@@ -99,8 +143,21 @@ export class Player extends TypedEmitter<PlayerEvents> {
   get viewerCount(): number {
     return this.#viewerCount;
   }
+  get mode(): PlaybackMode {
+    return this.#mode;
+  }
+  /** Why the player plays HLS although WebRTC was wanted; null when it plays what was asked for. */
+  get fallbackReason(): FallbackReason | null {
+    return this.#fallback;
+  }
   get quality(): QualityInfo {
-    return { layers: this.#reception?.video()?.layers ?? 0, preferred: this.#preferredLayer, current: this.#currentLayer };
+    const preferred = this.#preferredLayer;
+    if (this.#mode === 'hls') {
+      const heights = this.#hls?.heights() ?? [];
+      return { names: heights.length > 1 ? heights.map((h) => `${h}p`) : [], preferred, current: this.#hls?.currentLevel() ?? null };
+    }
+    const layers = this.#reception?.video()?.layers ?? 0;
+    return { names: layers > 1 ? layerNames(layers) : [], preferred, current: this.#currentLayer };
   }
 
   start(): void {
@@ -152,7 +209,23 @@ export class Player extends TypedEmitter<PlayerEvents> {
         this.#emitQuality();
       }),
     );
+    if (this.#fallback === 'unsupported' && this.#webrtcRequested) this.#notice(fallbackMessage('unsupported'));
     s.connect();
+  }
+
+  /**
+   * The viewer's choice of mode. Switching to WebRTC keeps HLS playing until the server gives a WebRTC
+   * transport: when it refuses (the stream is full), HLS plays on and a notice says why.
+   */
+  setMode(mode: PlaybackMode): void {
+    if (this.#closed) return;
+    this.#fallback = null;
+    this.#webrtcRequested = mode === 'webrtc';
+    if (mode === 'webrtc' && !webrtcSupported()) return this.#fallBack('unsupported', true);
+    if (mode === this.#mode) return;
+    this.#setMode(mode);
+    this.#updateState();
+    this.#scheduleSync();
   }
 
   play(): Promise<void> {
@@ -167,7 +240,7 @@ export class Player extends TypedEmitter<PlayerEvents> {
    */
   async setMuted(muted: boolean): Promise<void> {
     this.video.muted = muted;
-    if (muted || !this.video.paused || !this.video.srcObject) return;
+    if (muted || !this.video.paused || !(this.video.srcObject || this.#hls)) return;
     try {
       await this.video.play();
     } catch (err) {
@@ -177,15 +250,21 @@ export class Player extends TypedEmitter<PlayerEvents> {
     }
   }
 
-  /** A fixed simulcast layer (0 = lowest), or null to let the server choose by bandwidth. */
+  /**
+   * A fixed quality (an index into `quality.names`, 0 = lowest), or null for automatic: the server chooses
+   * the simulcast layer by bandwidth (WebRTC), hls.js the rendition (HLS).
+   */
   async setQuality(layer: number | null): Promise<void> {
     this.#preferredLayer = layer;
+    if (this.#mode === 'hls') this.#hls?.setLevel(layer);
     this.#emitQuality();
-    await this.#applyQuality(true);
+    if (this.#mode === 'webrtc') await this.#applyQuality(true);
   }
 
+  /** What is received: from the WebRTC transport's stats, or (HLS) from the <video> element alone. */
   async stats(): Promise<PlaybackStats> {
-    return readPlaybackStats(await this.#reception?.getStats(), this.video);
+    if (this.#reception) return readPlaybackStats(await this.#reception.getStats(), this.video);
+    return readVideoStats(this.video);
   }
 
   close(): void {
@@ -194,6 +273,7 @@ export class Player extends TypedEmitter<PlayerEvents> {
     clearTimeout(this.#retryTimer);
     for (const unsubscribe of this.#subscriptions.splice(0)) unsubscribe();
     this.#dropReception();
+    this.#dropHls();
     this.video.srcObject = null;
     this.#signaling.close();
     this.removeAllListeners();
@@ -204,13 +284,15 @@ export class Player extends TypedEmitter<PlayerEvents> {
     try {
       const joined = await this.#signaling.request('viewer:join', { streamId: this.streamId, ...(this.#token ? { token: this.#token } : {}) });
       if (this.#closed) return;
-      if (!this.#device.loaded) await this.#device.load({ routerRtpCapabilities: joined.routerRtpCapabilities as unknown as types.RtpCapabilities });
+      this.#routerRtpCapabilities = joined.routerRtpCapabilities;
+      this.#hlsPath = joined.delivery.hls;
       this.#stream = joined.stream;
       this.emit('stream', joined.stream);
       this.#setViewerCount(joined.viewerCount);
       this.#broadcast = joined.broadcast;
       this.#ended = !joined.broadcast && joined.stream.status === 'ended';
       this.#joined = true;
+      if (this.#mode === 'webrtc' && !joined.delivery.webrtc) this.#fallBack('full');
       this.#updateState();
       this.#scheduleSync();
     } catch (err) {
@@ -223,6 +305,7 @@ export class Player extends TypedEmitter<PlayerEvents> {
     }
   }
 
+  /** WebRTC needs the socket; HLS plays on (the next join says whether the broadcast is still on). */
   #onDisconnect(): void {
     this.#joined = false;
     this.#generation++;
@@ -255,12 +338,21 @@ export class Player extends TypedEmitter<PlayerEvents> {
     })();
   }
 
-  /** Makes the Reception match the broadcast: right session, every producer consumed, no stale consumer. */
+  /**
+   * Makes what is received match the broadcast and the mode. HLS: the stream's live HLS while a broadcast is
+   * on. WebRTC: the right session, every producer consumed, no stale consumer.
+   */
   async #sync(): Promise<void> {
     const b = this.#broadcast;
     const generation = this.#generation;
     if (!b) {
       this.#dropReception();
+      this.#dropHls();
+      return this.#afterChange();
+    }
+    if (this.#mode === 'hls') {
+      this.#dropReception();
+      this.#ensureHls();
       return this.#afterChange();
     }
     const current = this.#reception;
@@ -270,9 +362,24 @@ export class Player extends TypedEmitter<PlayerEvents> {
     if (missing.length > 0) {
       let reception = this.#reception;
       if (!reception) {
-        reception = await Reception.open(this.#signaling, this.#device, b.session, () => this.#scheduleSync());
-        if (generation !== this.#generation || this.#closed) return reception.close();
+        const device = await this.#loadedDevice();
+        if (!device) return this.#fallBack('unsupported');
+        try {
+          reception = await Reception.open(this.#signaling, device, b.session, {
+            connectTimeoutMs: this.#connectTimeoutMs,
+            onFailed: () => this.#scheduleSync(),
+            onUnreachable: () => {
+              if (this.#reception === reception) this.#fallBack('unreachable');
+            },
+          });
+        } catch (err) {
+          if (errorCode(err) === 'too_many_requests') return this.#fallBack('full');
+          throw err;
+        }
+        if (generation !== this.#generation || this.#closed || this.#mode !== 'webrtc') return reception.close();
         this.#reception = reception;
+        // WebRTC is granted: HLS (if the viewer is switching from it) stops now.
+        this.#dropHls();
       }
       for (const producer of missing) {
         if (generation !== this.#generation || reception.closed) return;
@@ -286,7 +393,66 @@ export class Player extends TypedEmitter<PlayerEvents> {
         if (producer.kind === 'video') await this.#applyQuality(false);
       }
     }
+    if (b.producers.length === 0) this.#dropHls();
     this.#afterChange();
+  }
+
+  /** The mediasoup-client Device, loaded with the routers' capabilities; undefined without WebRTC support. */
+  async #loadedDevice(): Promise<Device | undefined> {
+    try {
+      this.#device ??= new Device();
+      if (!this.#device.loaded) await this.#device.load({ routerRtpCapabilities: this.#routerRtpCapabilities as unknown as types.RtpCapabilities });
+      return this.#device;
+    } catch (err) {
+      if (err instanceof Error && err.name === 'UnsupportedError') return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Plays HLS instead of WebRTC. `requested`: the viewer just asked for WebRTC; otherwise the notice goes
+   * only to a viewer who had asked for it before.
+   */
+  #fallBack(reason: FallbackReason, requested = this.#webrtcRequested): void {
+    if (this.#closed) return;
+    this.#fallback = reason;
+    this.#webrtcRequested = false;
+    if (requested) this.#notice(fallbackMessage(reason));
+    if (this.#mode === 'hls') return void this.emit('mode', 'hls'); // a menu showing Low latency goes back
+    this.#setMode('hls');
+    this.#updateState();
+    this.#scheduleSync();
+  }
+
+  #setMode(mode: PlaybackMode): void {
+    if (mode === this.#mode) return;
+    this.#mode = mode;
+    // Layers and renditions are numbered differently: the choice does not carry over.
+    this.#preferredLayer = null;
+    this.#currentLayer = null;
+    this.#hls?.setLevel(null);
+    this.emit('mode', mode);
+    this.#emitQuality();
+  }
+
+  #notice(message: string): void {
+    this.emit('notice', message);
+  }
+
+  #ensureHls(): void {
+    if (this.#hls && !this.#hls.closed) return;
+    if (!canPlayHls(this.video)) {
+      this.emit('error', new OnAirClientError('media', 'this browser can play neither low-latency video (WebRTC) nor HLS'));
+      return this.#setState('error');
+    }
+    const url = this.#token ? `${this.#hlsPath}?token=${encodeURIComponent(this.#token)}` : this.#hlsPath;
+    this.#hls = new HlsReception(this.video, url, () => this.#afterChange());
+    if (this.#preferredLayer !== null) this.#hls.setLevel(this.#preferredLayer);
+  }
+
+  #dropHls(): void {
+    this.#hls?.close();
+    this.#hls = undefined;
   }
 
   /** Asks the server for the preferred layer; a new consumer already gets the best one by default. */
@@ -315,15 +481,7 @@ export class Player extends TypedEmitter<PlayerEvents> {
     const shown = this.video.srcObject instanceof MediaStream ? this.video.srcObject.getTracks() : [];
     if (tracks.length === shown.length && tracks.every((t) => shown.includes(t))) return;
     this.video.srcObject = tracks.length > 0 ? new MediaStream(tracks) : null;
-    if (tracks.length === 0) return;
-    this.video.play().catch((err: unknown) => {
-      // Sound without a user gesture is refused: play muted; the unmute button is there for the viewer.
-      if (err instanceof DOMException && err.name === 'NotAllowedError' && !this.video.muted) {
-        this.video.muted = true;
-        return this.video.play().catch(() => undefined);
-      }
-      return undefined; // AbortError: a newer srcObject took over
-    });
+    if (tracks.length > 0) playOrMute(this.video);
   }
 
   #updateState(): void {
@@ -337,8 +495,11 @@ export class Player extends TypedEmitter<PlayerEvents> {
       if (this.#ended) return 'ended';
       return this.#joined || this.#state === 'waiting' ? 'waiting' : 'connecting';
     }
-    if (!this.#joined || b.state === 'reconnecting') return 'reconnecting';
-    return this.#reception && this.#reception.size > 0 ? 'live' : 'connecting';
+    if (b.state === 'reconnecting') return 'reconnecting';
+    // HLS (also while a switch to WebRTC is being tried) or WebRTC consumers: something plays.
+    const receiving = this.#hls?.started === true || (this.#reception?.size ?? 0) > 0;
+    if (!this.#joined) return receiving ? 'live' : 'reconnecting';
+    return receiving ? 'live' : 'connecting';
   }
 
   #setState(state: PlayerState): void {
@@ -355,7 +516,7 @@ export class Player extends TypedEmitter<PlayerEvents> {
 
   #emitQuality(): void {
     const q = this.quality;
-    const key = `${q.layers}/${q.preferred}/${q.current}`;
+    const key = `${this.#mode}/${q.names.join(',')}/${q.preferred}/${q.current}`;
     if (key === this.#lastQuality) return;
     this.#lastQuality = key;
     this.emit('quality', q);

@@ -1,13 +1,20 @@
 /**
- * The player's controls around its <video>: play/pause, unmute, quality menu, fullscreen, a status line over
- * the video, and (for the chromeless embed) the live badge and viewer count. It only reads the Player's
- * events and calls its methods.
+ * The player's controls around its <video>: play/pause, unmute, the mode menu ("Low latency" = WebRTC,
+ * "Standard" = HLS, showing the mode playing now), the quality menu, fullscreen, a status line over the
+ * video, and (for the chromeless embed) the live badge and viewer count. It only reads the Player's events
+ * and calls its methods.
  */
 import { h, replaceChildren } from '../ui/dom.js';
-import { showError } from '../ui/toast.js';
+import { showError, showToast } from '../ui/toast.js';
 import { formatViewers } from '../ui/format.js';
+import { MODE_LABELS, webrtcSupported, type PlaybackMode } from './delivery.js';
 import type { Player, PlayerState, QualityInfo } from './Player.js';
-import { layerNames, STATE_LABELS } from './stateLabels.js';
+import { STATE_LABELS } from './stateLabels.js';
+
+const MODE_HINTS: Record<PlaybackMode, string> = {
+  webrtc: 'Low latency (WebRTC): under a second behind the broadcaster',
+  hls: 'Standard (HLS): a few seconds behind, for any network',
+};
 
 export interface PlayerViewOptions {
   /** Show the live badge and viewer count over the video (the embed has no page around it). */
@@ -20,6 +27,12 @@ export class PlayerView {
   readonly #status = h('div', { class: 'player__status', 'aria-live': 'polite' });
   readonly #playButton = h('button', { class: 'player__button', type: 'button', 'data-testid': 'play-toggle' }, 'Pause');
   readonly #muteButton = h('button', { class: 'player__button player__button--accent', type: 'button', 'data-testid': 'mute-toggle' }, 'Unmute');
+  readonly #mode = h(
+    'select',
+    { class: 'player__quality player__mode', 'aria-label': 'Playback mode', 'data-testid': 'playback-mode' },
+    h('option', { value: 'webrtc', disabled: !webrtcSupported() }, MODE_LABELS.webrtc),
+    h('option', { value: 'hls' }, MODE_LABELS.hls),
+  );
   readonly #quality = h('select', { class: 'player__quality', 'aria-label': 'Quality', 'data-testid': 'quality', hidden: true });
   readonly #fullscreenButton = h('button', { class: 'player__button', type: 'button' }, 'Fullscreen');
   readonly #badge = h('span', { class: 'badge', 'data-testid': 'player-badge' });
@@ -36,13 +49,23 @@ export class PlayerView {
       video,
       this.#status,
       opts.overlayInfo ? h('div', { class: 'player__info' }, this.#badge, this.#viewers) : null,
-      h('div', { class: 'player__controls' }, this.#playButton, this.#muteButton, h('span', { class: 'player__spacer' }), this.#quality, this.#fullscreenButton),
+      h(
+        'div',
+        { class: 'player__controls' },
+        this.#playButton,
+        this.#muteButton,
+        h('span', { class: 'player__spacer' }),
+        this.#mode,
+        this.#quality,
+        this.#fullscreenButton,
+      ),
     );
     replaceChildren(container, this.root);
 
     this.#playButton.addEventListener('click', () => (video.paused ? player.play().catch((err: unknown) => showError(err, 'Cannot play')) : player.pause()));
     this.#muteButton.addEventListener('click', () => player.setMuted(!video.muted).catch((err: unknown) => showError(err, 'No sound')));
     this.#fullscreenButton.addEventListener('click', () => this.#toggleFullscreen());
+    this.#mode.addEventListener('change', () => player.setMode(this.#mode.value === 'hls' ? 'hls' : 'webrtc'));
     this.#quality.addEventListener('change', () => {
       const v = this.#quality.value;
       player.setQuality(v === 'auto' ? null : Number(v)).catch((err: unknown) => showError(err, 'Cannot change the quality'));
@@ -58,11 +81,14 @@ export class PlayerView {
     player.on('state', (s) => this.#renderState(s));
     player.on('viewerCount', (n) => (this.#viewers.textContent = formatViewers(n)));
     player.on('quality', (q) => this.#renderQuality(q));
+    player.on('mode', (m) => this.#renderMode(m));
+    player.on('notice', (message) => showToast(message));
     player.on('error', (err) => {
       this.#errorMessage = err.message;
       this.#renderState(player.state);
     });
     this.#renderState(player.state);
+    this.#renderMode(player.mode);
     this.#renderMute();
     this.#renderPlay();
     this.#viewers.textContent = formatViewers(player.viewerCount);
@@ -89,18 +115,27 @@ export class PlayerView {
     this.#playButton.textContent = this.#player.video.paused ? 'Play' : 'Pause';
   }
 
+  #renderMode(mode: PlaybackMode): void {
+    this.root.dataset.mode = mode;
+    this.#mode.value = mode;
+    const reason = this.#player.fallbackReason;
+    this.#mode.title = `${MODE_HINTS[mode]}${reason ? ` (Low latency: ${reason === 'full' ? 'full right now' : reason === 'unreachable' ? 'cannot connect from this network' : 'not supported by this browser'})` : ''}`;
+  }
+
   #renderQuality(q: QualityInfo): void {
-    this.#quality.hidden = q.layers < 2;
-    if (q.layers < 2) return;
-    const names = layerNames(q.layers);
-    // Rebuilt only when the layers change, so that an open menu is not closed under the viewer's pointer.
-    if (this.#quality.options.length !== q.layers + 1) {
-      const layers = names.map((name, i) => h('option', { value: String(i) }, name)).reverse();
-      replaceChildren(this.#quality, h('option', { value: 'auto' }, 'Auto'), ...layers);
+    const { names } = q;
+    this.#quality.hidden = names.length < 2;
+    if (names.length < 2) return;
+    // Rebuilt only when the choices change, so that an open menu is not closed under the viewer's pointer.
+    const key = names.join(',');
+    if (this.#quality.dataset.names !== key) {
+      this.#quality.dataset.names = key;
+      const options = names.map((name, i) => h('option', { value: String(i) }, name)).reverse();
+      replaceChildren(this.#quality, h('option', { value: 'auto' }, 'Auto'), ...options);
     }
     const current = q.current === null ? undefined : names[q.current];
     this.#quality.options[0]!.textContent = q.preferred === null && current ? `Auto (${current})` : 'Auto';
-    this.#quality.value = q.preferred === null ? 'auto' : String(Math.min(q.preferred, q.layers - 1));
+    this.#quality.value = q.preferred === null ? 'auto' : String(Math.min(q.preferred, names.length - 1));
   }
 
   #toggleFullscreen(): void {

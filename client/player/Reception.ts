@@ -1,12 +1,21 @@
 /**
  * What a viewer receives from one broadcast session: one mediasoup-client receive transport and its
  * consumers, keyed by producer id. The Player replaces the whole Reception when the session changes
- * (the broadcast moved to another router), when its transport fails, or when the socket reconnects.
+ * (the broadcast moved to another router), when its transport fails, or when the socket reconnects, and
+ * gives WebRTC up for HLS when the transport does not connect in time (UDP blocked on the viewer's network).
  * `close()` is idempotent and closes the consumers with the transport.
  */
 import type { Device, types } from 'mediasoup-client';
 import type { ConsumerInfo, ProducerInfo } from '../../shared/signaling.js';
 import type { SignalingClient } from '../signaling/SignalingClient.js';
+
+export interface ReceptionCallbacks {
+  /** ICE or DTLS failed after connecting: replace this Reception. */
+  onFailed: () => void;
+  /** The transport did not connect within `connectTimeoutMs` of starting to. */
+  onUnreachable: () => void;
+  connectTimeoutMs: number;
+}
 
 interface Received {
   consumer: types.Consumer;
@@ -21,6 +30,8 @@ export class Reception {
   readonly #received = new Map<string, Received>();
   #closed = false;
   #failed = false;
+  #connected = false;
+  #connectTimer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(session: string, transport: types.Transport, signaling: SignalingClient, device: Device) {
     this.session = session;
@@ -29,8 +40,11 @@ export class Reception {
     this.#device = device;
   }
 
-  /** Creates the receive transport on the server and in the browser. `onFailed` fires if ICE/DTLS fails. */
-  static async open(signaling: SignalingClient, device: Device, session: string, onFailed: () => void): Promise<Reception> {
+  /**
+   * Creates the receive transport on the server and in the browser. Fails with 'too_many_requests' when the
+   * stream has all the WebRTC viewers it takes.
+   */
+  static async open(signaling: SignalingClient, device: Device, session: string, callbacks: ReceptionCallbacks): Promise<Reception> {
     const info = await signaling.request('transport:create', { direction: 'recv' });
     const transport = device.createRecvTransport({
       id: info.id,
@@ -40,14 +54,25 @@ export class Reception {
     });
     const reception = new Reception(session, transport, signaling, device);
     transport.on('connect', ({ dtlsParameters }, callback, errback) => {
+      // The first consume starts ICE and DTLS: from now on it has connectTimeoutMs to get through.
+      reception.#connectTimer = setTimeout(() => {
+        if (!reception.#closed && transport.connectionState !== 'connected') callbacks.onUnreachable();
+      }, callbacks.connectTimeoutMs);
       signaling
         .request('transport:connect', { transportId: transport.id, dtlsParameters: dtlsParameters as unknown as Record<string, unknown> })
         .then(() => callback(), errback);
     });
     transport.on('connectionstatechange', (state) => {
+      if (state === 'connected') {
+        reception.#connected = true;
+        clearTimeout(reception.#connectTimer);
+      }
       if (state === 'failed' && !reception.#closed) {
         reception.#failed = true;
-        onFailed();
+        clearTimeout(reception.#connectTimer);
+        // Never connected: this network does not let WebRTC through; trying again would fail the same way.
+        if (reception.#connected) callbacks.onFailed();
+        else callbacks.onUnreachable();
       }
     });
     return reception;
@@ -123,6 +148,7 @@ export class Reception {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#connectTimer);
     this.#received.clear();
     this.#transport.close();
   }

@@ -1,13 +1,16 @@
 /**
  * `window.__onair`: a read-only view of the player for end-to-end tests and for debugging in the console:
- * the state, every state it went through, and what it receives.
+ * the state, every state it went through, the mode (WebRTC or HLS), and what it receives.
  */
+import type { PlaybackMode } from './delivery.js';
 import type { PlaybackStats } from './playbackStats.js';
 import type { Player, PlayerState } from './Player.js';
 
 export interface PlayerDebugHook {
   readonly state: PlayerState;
   readonly viewerCount: number;
+  /** 'webrtc' (Low latency) or 'hls' (Standard). */
+  readonly mode: PlaybackMode;
   /** Every state the player went through, oldest first (the last 100). */
   readonly history: PlayerState[];
   stats(): Promise<PlaybackStats>;
@@ -31,6 +34,9 @@ export function installDebugHook(player: Player): void {
     },
     get viewerCount() {
       return player.viewerCount;
+    },
+    get mode() {
+      return player.mode;
     },
     history,
     stats: () => player.stats(),

@@ -1,8 +1,15 @@
-/** What a viewer receives, read from the receive transport's stats and the <video> element. */
+/**
+ * What a viewer receives. WebRTC: read from the receive transport's stats and the <video> element. HLS: from
+ * the <video> element alone (frames it decoded, its size, its position); the audio figures are WebRTC's only
+ * and stay 0 there.
+ */
 export interface PlaybackStats {
+  /** Frames decoded: WebRTC's inbound-rtp counter, or the element's getVideoPlaybackQuality() (HLS). */
   framesDecoded: number;
   videoWidth: number;
   videoHeight: number;
+  /** The <video>'s position, seconds. */
+  currentTime: number;
   audioPacketsReceived: number;
   /** 0..1, as WebRTC reports it for the received audio. */
   audioLevel: number;
@@ -17,13 +24,7 @@ interface InboundRtp {
 }
 
 export function readPlaybackStats(report: RTCStatsReport | undefined, video: HTMLVideoElement): PlaybackStats {
-  const stats: PlaybackStats = {
-    framesDecoded: 0,
-    videoWidth: video.videoWidth,
-    videoHeight: video.videoHeight,
-    audioPacketsReceived: 0,
-    audioLevel: 0,
-  };
+  const stats = { ...readVideoStats(video), framesDecoded: 0 };
   report?.forEach((s: { type: string }) => {
     if (s.type !== 'inbound-rtp') return;
     const r = s as InboundRtp;
@@ -34,4 +35,15 @@ export function readPlaybackStats(report: RTCStatsReport | undefined, video: HTM
     }
   });
   return stats;
+}
+
+export function readVideoStats(video: HTMLVideoElement): PlaybackStats {
+  return {
+    framesDecoded: typeof video.getVideoPlaybackQuality === 'function' ? video.getVideoPlaybackQuality().totalVideoFrames : 0,
+    videoWidth: video.videoWidth,
+    videoHeight: video.videoHeight,
+    currentTime: video.currentTime,
+    audioPacketsReceived: 0,
+    audioLevel: 0,
+  };
 }

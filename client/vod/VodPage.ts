@@ -3,7 +3,7 @@ import type { Recording } from '../../shared/api.js';
 import { api } from '../common/api.js';
 import { attachHls, canPlayHls } from '../hls/attachHls.js';
 import { byId, h } from '../ui/dom.js';
-import { formatDuration } from './formatDuration.js';
+import { formatDuration } from '../ui/format.js';
 
 export async function startVodPage(recordingId: string, token: string | undefined): Promise<void> {
   const title = byId('vod-title');
@@ -23,7 +23,7 @@ export async function startVodPage(recordingId: string, token: string | undefine
   }
   document.title = `${rec.title} · OnAir`;
   title.textContent = rec.title;
-  meta.textContent = `${rec.owner.username} · ${new Date(rec.startedAt).toLocaleString()} · ${formatDuration(rec.durationSeconds)}${rec.status === 'interrupted' ? ' · interrupted' : ''}`;
+  meta.textContent = `${rec.owner.username} · ${new Date(rec.startedAt).toLocaleString()} · ${formatDuration(rec.durationSeconds * 1000)}${rec.status === 'interrupted' ? ' · interrupted' : ''}`;
   description.textContent = rec.description;
   description.hidden = !rec.description;
   tags.replaceChildren(...rec.tags.map((t) => h('a', { class: 'tag', href: `/?tag=${encodeURIComponent(t)}` }, `#${t}`)));

@@ -6,6 +6,7 @@ import path from 'node:path';
 import net from 'node:net';
 import { z } from 'zod';
 import { DEFAULTS } from './defaults.js';
+import { parseLadder } from '../hls/ladder.js';
 
 const port = (name: string) =>
   z.coerce
@@ -45,6 +46,22 @@ const envSchema = z.object({
     .default('*')
     .transform((v) => v.split(/[\s,]+/).filter(Boolean))
     .refine((list) => list.every((o) => o === '*' || /^https?:\/\/[^\s/;'"]+$/.test(o)), 'ONAIR_EMBED_ORIGINS: "*" or origins like https://blog.example.com, separated by commas'),
+  ONAIR_HLS: z.enum(['on', 'off']).default('on'),
+  ONAIR_HLS_LADDER: z
+    .string()
+    .default(DEFAULTS.hlsLadder)
+    .transform((v, ctx) => {
+      try {
+        return parseLadder(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `ONAIR_HLS_LADDER: ${(err as Error).message}` });
+        return z.NEVER;
+      }
+    }),
+  ONAIR_HLS_SEGMENT_SECONDS: z.coerce.number().int().min(1).max(10).default(DEFAULTS.hlsSegmentSeconds),
+  ONAIR_HLS_PRESET: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium']).default(DEFAULTS.hlsPreset),
+  ONAIR_HLS_LIVE_WINDOW: z.coerce.number().int().min(3).max(100).default(DEFAULTS.hlsLiveWindow),
+  ONAIR_MAX_WEBRTC_VIEWERS: z.coerce.number().int().min(0).max(1_000_000).default(DEFAULTS.maxWebrtcViewers),
   LOG_LEVEL: z.enum(LOG_LEVELS).default(DEFAULTS.logLevel),
   MEDIASOUP_WORKER_BIN: z.string().min(1).optional(),
 });
@@ -68,6 +85,17 @@ export interface Config {
   embedOrigins: string[];
   /** How long a broadcast waits for a dropped broadcaster before it ends. */
   reconnectGraceMs: number;
+  hls: {
+    enabled: boolean;
+    ladder: number[];
+    segmentSeconds: number;
+    preset: string;
+    liveWindow: number;
+    portMin: number;
+    portMax: number;
+  };
+  /** WebRTC viewers per stream; beyond, viewers are told to use HLS. */
+  maxWebrtcViewers: number;
   logLevel: (typeof LOG_LEVELS)[number];
   workerBin: string | undefined;
   accessTokenTtlSeconds: number;
@@ -105,6 +133,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminPassword: e.ONAIR_ADMIN_PASSWORD,
     reconnectGraceMs: e.ONAIR_RECONNECT_GRACE_MS,
     embedOrigins: e.ONAIR_EMBED_ORIGINS,
+    hls: {
+      enabled: e.ONAIR_HLS === 'on',
+      ladder: e.ONAIR_HLS_LADDER,
+      segmentSeconds: e.ONAIR_HLS_SEGMENT_SECONDS,
+      preset: e.ONAIR_HLS_PRESET,
+      liveWindow: e.ONAIR_HLS_LIVE_WINDOW,
+      portMin: DEFAULTS.hlsPortMin,
+      portMax: DEFAULTS.hlsPortMax,
+    },
+    maxWebrtcViewers: e.ONAIR_MAX_WEBRTC_VIEWERS,
     logLevel: e.LOG_LEVEL,
     workerBin: e.MEDIASOUP_WORKER_BIN,
     accessTokenTtlSeconds: DEFAULTS.accessTokenTtlSeconds,

@@ -12,10 +12,24 @@ export const DEFAULTS = {
   adminUser: 'admin',
   logLevel: 'info',
   reconnectGraceMs: 15_000,
+  hlsLadder: '1080,720,480,360',
+  hlsSegmentSeconds: 1,
+  hlsPreset: 'veryfast',
+  /** Segments in a live playlist's window. */
+  hlsLiveWindow: 6,
+  /** Local UDP ports ffmpeg receives RTP on (pairs). */
+  hlsPortMin: 30000,
+  hlsPortMax: 31000,
+  /** WebRTC viewers per stream before new viewers are sent to HLS. */
+  maxWebrtcViewers: 500,
   /** Lifetime of API access tokens. */
   accessTokenTtlSeconds: 12 * 3600,
   /** Lifetime of viewer tokens for private streams. */
   viewerTokenTtlSeconds: 24 * 3600,
-  /** Largest JSON body the API accepts. */
-  jsonBodyLimit: '64kb',
+  /** Streams one user may create: a burst of this many, then this many a minute. */
+  streamCreatesPerMinute: 20,
+  /** Largest JSON body the API accepts, bytes. */
+  jsonBodyLimit: 64 * 1024,
+  /** Largest request body any route takes (JSON, SDP offers), bytes: a larger declared length is refused at once. */
+  maxBodyBytes: 64 * 1024,
 } as const;

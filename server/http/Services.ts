@@ -3,6 +3,7 @@ import type { Config } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
 import type { Tokens } from '../auth/tokens.js';
 import type { LoginThrottle } from '../auth/LoginThrottle.js';
+import type { KeyedRateLimiter } from '../limits/KeyedRateLimiter.js';
 import type { UserStore } from '../store/UserStore.js';
 import type { StreamStore } from '../store/StreamStore.js';
 import type { Metrics } from '../metrics/Metrics.js';
@@ -22,10 +23,14 @@ export interface Services {
   tokens: Tokens;
   /** Failed logins slow down per username (a few free tries) and per client address (more, for shared NATs). */
   loginThrottle: { byUser: LoginThrottle; byAddress: LoginThrottle };
+  /** Stream creations per user id (each one is a database row, a key, HLS folders later). */
+  streamCreation: KeyedRateLimiter;
   users: UserStore;
   streams: StreamStore;
   live: LiveState;
   metrics: Metrics;
+  /** Removes a deleted stream's media files (HLS, recordings). */
+  deleteStreamMedia(streamId: string): Promise<void>;
   /** Is the server ready to take broadcasts (workers up, database open)? */
   readiness(): { ready: boolean; checks: Record<string, boolean> };
 }

@@ -34,6 +34,10 @@ export class Broadcast extends EventEmitter<BroadcastEvents> {
   readonly #graceMs: number;
   #graceTimer: NodeJS.Timeout | undefined;
   #ended = false;
+  #ending: Promise<void> | undefined;
+  readonly #finishers = new Set<() => Promise<void>>();
+  /** Viewers receiving over WebRTC now (peer ids with a receive transport). */
+  readonly #receivers = new Set<string>();
 
   private constructor(streamId: string, media: PooledRouter, publisher: string, pool: WorkerPool, graceMs: number) {
     super();
@@ -67,6 +71,16 @@ export class Broadcast extends EventEmitter<BroadcastEvents> {
   }
   get ended(): boolean {
     return this.#ended;
+  }
+
+  get receiverCount(): number {
+    return this.#receivers.size;
+  }
+
+  /** Counts a WebRTC receiver until `transport` closes. */
+  addReceiver(peerId: string, transport: types.Transport): void {
+    this.#receivers.add(peerId);
+    transport.observer.once('close', () => this.#receivers.delete(peerId));
   }
 
   producerInfos(): ProducerInfo[] {
@@ -105,7 +119,7 @@ export class Broadcast extends EventEmitter<BroadcastEvents> {
     for (const { producer } of this.#producers.values()) producer.close();
     this.#producers.clear();
     clearTimeout(this.#graceTimer);
-    this.#graceTimer = setTimeout(() => this.end('the broadcaster did not come back'), this.#graceMs);
+    this.#graceTimer = setTimeout(() => void this.end('the broadcaster did not come back'), this.#graceMs);
     this.#graceTimer.unref();
     this.emit('reconnecting', { graceMs: this.#graceMs });
   }
@@ -127,13 +141,27 @@ export class Broadcast extends EventEmitter<BroadcastEvents> {
     this.emit('producers', this.producerInfos());
   }
 
-  end(reason: string): void {
-    if (this.#ended) return;
+  /**
+   * Ends the broadcast: first runs the finishers (the HLS bridge stops ffmpeg while media still flows, which
+   * is the only time ffmpeg honours SIGINT), then closes the router and tells everyone. Idempotent.
+   */
+  end(reason: string): Promise<void> {
+    if (this.#ending) return this.#ending;
     this.#ended = true;
     clearTimeout(this.#graceTimer);
-    this.#producers.clear();
-    this.#media.router.close();
-    this.emit('ended', { reason });
+    this.#ending = (async () => {
+      await Promise.allSettled([...this.#finishers].map((f) => f()));
+      this.#producers.clear();
+      this.#media.router.close();
+      this.emit('ended', { reason });
+    })();
+    return this.#ending;
+  }
+
+  /** Work to finish before the router closes at the end (returns its unsubscribe). */
+  addFinisher(finish: () => Promise<void>): () => void {
+    this.#finishers.add(finish);
+    return () => this.#finishers.delete(finish);
   }
 
   #watchRouter(): void {

@@ -81,7 +81,7 @@ export class Broadcasts extends EventEmitter<BroadcastsEvents> implements LiveSt
   }
 
   async endBroadcast(streamId: string, reason: string): Promise<void> {
-    this.#live.get(streamId)?.end(reason);
+    await this.#live.get(streamId)?.end(reason);
   }
 
   metadataChanged(streamId: string): void {
@@ -114,8 +114,8 @@ export class Broadcasts extends EventEmitter<BroadcastsEvents> implements LiveSt
   }
 
   /** Ends every broadcast (shutdown). */
-  endAll(reason: string): void {
-    for (const b of [...this.#live.values()]) b.end(reason);
+  async endAll(reason: string): Promise<void> {
+    await Promise.all([...this.#live.values()].map((b) => b.end(reason)));
   }
 
   #attach(b: Broadcast): void {

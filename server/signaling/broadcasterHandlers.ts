@@ -50,19 +50,19 @@ export const broadcasterHandlers: Handlers = {
 
   'broadcast:stop': (_p, ctx) => {
     const b = ownBroadcast(ctx);
-    b.end('the broadcaster ended the stream');
+    void b.end('the broadcaster ended the stream');
     ctx.peer.broadcasting = undefined;
     return {};
   },
 
-  produce: async ({ transportId, kind, rtpParameters, source }, ctx) => {
+  produce: async ({ transportId, kind, rtpParameters, source, height }, ctx) => {
     const { peer } = ctx;
     const b = ownBroadcast(ctx);
     const transport = peer.transport(transportId, 'send');
     if (!transport) throw new SignalingError('not_found', `no send transport ${transportId} on this connection`);
     if (peer.producers.size >= MAX_PRODUCERS_PER_PEER) throw new SignalingError('too_many_requests', 'too many tracks on this connection');
     const producer = await withClientParams('produce', () =>
-      transport.produce({ kind, rtpParameters: rtpParameters as unknown as types.RtpParameters, appData: { source } }),
+      transport.produce({ kind, rtpParameters: rtpParameters as unknown as types.RtpParameters, appData: { source, ...(height ? { height } : {}) } }),
     );
     peer.addProducer(producer);
     b.addProducer(producer, source);

@@ -46,6 +46,7 @@ export const viewerHandlers: Handlers = {
       broadcast: b && !b.ended ? { session: b.session, state: b.state, producers: b.producerInfos() } : null,
       viewerCount: broadcasts.viewerCount(streamId),
       routerRtpCapabilities: ctx.pool.rtpCapabilities as unknown as Record<string, unknown>,
+      delivery: { webrtc: (b?.receiverCount ?? 0) < services.config.maxWebrtcViewers, hls: `/hls/${streamId}/master.m3u8` },
     };
   },
 
@@ -61,7 +62,14 @@ export const viewerHandlers: Handlers = {
       if (!b || b.ended || b.publisher !== ctx.peer.id) throw new SignalingError('conflict', 'you are not broadcasting this stream now');
       return createTransport(b, ctx.peer, 'send');
     }
-    return createTransport(watchedBroadcast(ctx), ctx.peer, 'recv');
+    const b = watchedBroadcast(ctx);
+    const max = ctx.services.config.maxWebrtcViewers;
+    if (b.receiverCount >= max && !ctx.peer.recvTransport()) {
+      throw new SignalingError('too_many_requests', `this stream has its maximum of ${max} WebRTC viewers: watch over HLS`);
+    }
+    const info = await createTransport(b, ctx.peer, 'recv');
+    b.addReceiver(ctx.peer.id, ctx.peer.anyTransport(info.id)!);
+    return info;
   },
 
   'transport:connect': async ({ transportId, dtlsParameters }, ctx) => {

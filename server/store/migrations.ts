@@ -35,4 +35,19 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX stream_tags_tag ON stream_tags(tag);
   `,
+  // 2: recordings (one per live session, with its HLS files)
+  `
+  CREATE TABLE recordings (
+    id               TEXT PRIMARY KEY,
+    stream_id        TEXT NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+    status           TEXT NOT NULL CHECK (status IN ('recording', 'ready', 'interrupted')),
+    started_at       TEXT NOT NULL,
+    ended_at         TEXT,
+    duration_seconds REAL NOT NULL DEFAULT 0,
+    renditions       TEXT NOT NULL DEFAULT '[]',
+    size_bytes       INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX recordings_stream ON recordings(stream_id, started_at);
+  CREATE INDEX recordings_started ON recordings(started_at);
+  `,
 ];

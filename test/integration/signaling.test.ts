@@ -32,7 +32,8 @@ const goLive = async (c: TestSocket, streamId: string) => {
 };
 
 beforeAll(async () => {
-  s = await startTestServer({ ONAIR_RECONNECT_GRACE_MS: '300' });
+  // HLS off: these tests count the router's transports, and the bridge would add its own.
+  s = await startTestServer({ ONAIR_RECONNECT_GRACE_MS: '300', ONAIR_HLS: 'off' });
   ann = await s.broadcaster('ann');
   bob = await s.broadcaster('bob');
 });
@@ -172,7 +173,7 @@ describe('signaling: a broadcast and its audience', () => {
   it('resumes into the same stream when the broadcaster comes back within the grace period', async () => {
     const st = await newStream(ann);
     await s.close();
-    s = await startTestServer({ ONAIR_RECONNECT_GRACE_MS: '10000' }, s.dataDir);
+    s = await startTestServer({ ONAIR_RECONNECT_GRACE_MS: '10000', ONAIR_HLS: 'off' }, s.dataDir);
     const viewer = await sock();
     await viewer.request('viewer:join', { streamId: st.id });
     const pub = await sock(ann);
@@ -188,5 +189,32 @@ describe('signaling: a broadcast and its audience', () => {
     expect(live.start.resumed).toBe(true);
     expect((await back).state).toBe('live');
     expect((await s.api('GET', `/api/streams/${st.id}`)).body.status).toBe('live');
+  });
+});
+
+describe('signaling: WebRTC capacity', () => {
+  it('sends viewers beyond ONAIR_MAX_WEBRTC_VIEWERS to HLS', async () => {
+    const st = await newStream(ann);
+    await s.close();
+    s = await startTestServer({ ONAIR_MAX_WEBRTC_VIEWERS: '1', ONAIR_HLS: 'off' }, s.dataDir);
+    const pub = await sock(ann);
+    await goLive(pub, st.id);
+    const first = await sock();
+    const j1 = await first.request('viewer:join', { streamId: st.id });
+    expect(j1).toMatchObject({ ok: true, data: { delivery: { webrtc: true, hls: `/hls/${st.id}/master.m3u8` } } });
+    expect(await first.request('transport:create', { direction: 'recv' })).toMatchObject({ ok: true });
+    // Recreating its own transport (after a router change) is not a new viewer.
+    expect(await first.request('transport:create', { direction: 'recv' })).toMatchObject({ ok: true });
+
+    const second = await sock();
+    expect(await second.request('viewer:join', { streamId: st.id })).toMatchObject({ ok: true, data: { delivery: { webrtc: false } } });
+    expect(await second.request('transport:create', { direction: 'recv' })).toMatchObject({ ok: false, error: 'too_many_requests' });
+    // Both are in the audience.
+    expect(s.broadcasts.viewerCount(st.id)).toBe(2);
+
+    // A WebRTC seat frees up when its viewer leaves.
+    first.disconnect();
+    await until(() => s.broadcasts.get(st.id)!.receiverCount === 0, 'the seat to free');
+    expect(await second.request('transport:create', { direction: 'recv' })).toMatchObject({ ok: true });
   });
 });

@@ -1,7 +1,11 @@
-/** The browser code's pure parts: simulcast layers, codec choice, send stats, the embed protocol, formatting. */
+/**
+ * The browser code's pure parts: simulcast layers, codec choice, send stats, the embed protocol, the player's
+ * choice of mode (WebRTC or HLS), formatting.
+ */
 import { describe, expect, it } from 'vitest';
 import type { types } from 'mediasoup-client';
 import { parseCommand } from '../../client/embed/embedProtocol.js';
+import { fallbackMessage, initialMode, MODE_LABELS, parseModePreference } from '../../client/player/delivery.js';
 import { layerNames } from '../../client/player/stateLabels.js';
 import { computeSendStats } from '../../client/studio/sendStats.js';
 import { simulcastEncodings } from '../../client/studio/simulcast.js';
@@ -105,6 +109,32 @@ describe('embed protocol', () => {
       '<iframe src="https://live.example.com/embed/abcdefghijkl" width="640" height="360" allow="autoplay; fullscreen" style="border:0"></iframe>',
     );
     expect(embedSnippet('https://x.test', 'abcdefghijkl', 'a b&c')).toContain('/embed/abcdefghijkl?token=a%20b%26c"');
+  });
+});
+
+describe('playback mode', () => {
+  it('reads ?mode= (hls, standard, webrtc, low-latency), anything else is auto', () => {
+    expect(parseModePreference('hls')).toBe('hls');
+    expect(parseModePreference('Standard')).toBe('hls');
+    expect(parseModePreference('webrtc')).toBe('webrtc');
+    expect(parseModePreference('low-latency')).toBe('webrtc');
+    expect(parseModePreference(undefined)).toBe('auto');
+    expect(parseModePreference('dash')).toBe('auto');
+  });
+
+  it('starts with WebRTC unless HLS is asked for or the browser has no WebRTC', () => {
+    expect(initialMode('auto', true)).toBe('webrtc');
+    expect(initialMode('webrtc', true)).toBe('webrtc');
+    expect(initialMode('hls', true)).toBe('hls');
+    expect(initialMode('auto', false)).toBe('hls');
+    expect(initialMode('webrtc', false)).toBe('hls');
+  });
+
+  it('names the modes and says why Low latency is not playing', () => {
+    expect(MODE_LABELS).toEqual({ webrtc: 'Low latency', hls: 'Standard' });
+    expect(fallbackMessage('full')).toMatch(/^Low latency is full right now.*playing Standard/);
+    expect(fallbackMessage('unreachable')).toMatch(/could not connect/);
+    expect(fallbackMessage('unsupported')).toMatch(/browser/);
   });
 });
 

@@ -1,6 +1,6 @@
 /**
- * The web pages: / (directory), /studio (broadcast), /watch/:id (player), /embed/:id (chromeless player
- * for iframes), and their static assets from dist/public. Only /embed may be framed by other sites
+ * The web pages: / (directory), /studio (broadcast), /watch/:id (player), /video/:id (a recording),
+ * /embed/:id (chromeless player for iframes), and their static assets from dist/public. Only /embed may be framed by other sites
  * (ONAIR_EMBED_ORIGINS); every other page says frame-ancestors 'self'.
  */
 import path from 'node:path';
@@ -36,11 +36,19 @@ export function pageRoutes(opts: { embedOrigins: string[] }): Router {
   r.get('/', (_req, res) => send(res, 'index.html', "'self'"));
   r.get('/studio', (_req, res) => send(res, 'studio.html', "'self'"));
   r.get('/watch/:id', (req, res) => (checkId(req.params.id), send(res, 'watch.html', "'self'")));
+  r.get('/video/:id', (req, res) => (checkId(req.params.id), send(res, 'video.html', "'self'")));
   r.get('/embed/:id', (req, res) => {
     checkId(req.params.id);
-    if (!opts.embedOrigins.includes('*')) res.setHeader('X-Frame-Options', 'SAMEORIGIN');
+    // helmet says SAMEORIGIN everywhere; with listed origins it stays (browsers that know frame-ancestors
+    // follow it instead), framing by anyone drops it. Other sites may embed the page as a cross-origin resource.
+    if (opts.embedOrigins.includes('*')) res.removeHeader('X-Frame-Options');
+    res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
     send(res, 'embed.html', embedAncestors);
   });
-  r.use('/assets', express.static(path.join(PUBLIC_DIR, 'assets'), { maxAge: '1h', fallthrough: false, index: false }));
+  r.use('/assets', (req, _res, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new ApiError('method_not_allowed', 'assets are read-only', { headers: { Allow: 'GET, HEAD' } });
+    next();
+  });
+  r.use('/assets', express.static(path.join(PUBLIC_DIR, 'assets'), { maxAge: '1h', fallthrough: false, index: false, redirect: false }));
   return r;
 }

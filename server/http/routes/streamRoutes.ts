@@ -1,6 +1,6 @@
 /**
  * The stream catalogue API.
- *   POST   /api/streams                  create (broadcaster, admin)         → 201 OwnedStream
+ *   POST   /api/streams                  create (broadcaster, admin)         → 201 OwnedStream (429: 20 a minute per user)
  *   GET    /api/streams                  public streams, filtered            → StreamList
  *   GET    /api/streams/mine             the caller's streams, with keys     → { streams: OwnedStream[] }
  *   GET    /api/streams/:id              one stream (private: viewer token)  → PublicStream | OwnedStream
@@ -48,6 +48,12 @@ export function streamRoutes(s: Services): Router {
 
   r.post('/', auth, requireRole('broadcaster', 'admin'), (req, res) => {
     const body = parse(createStreamBodySchema, req.body, 'stream');
+    const rate = s.streamCreation.take(req.user!.sub);
+    if (!rate.ok) {
+      throw new ApiError('too_many_requests', `too many new streams: try again in ${rate.retryAfterSeconds} s`, {
+        headers: { 'Retry-After': String(rate.retryAfterSeconds) },
+      });
+    }
     const stream = s.streams.create({ ownerId: req.user!.sub, ...body });
     req.log.info({ streamId: stream.id, ownerId: stream.ownerId }, 'stream created');
     res.status(201).location(`/api/streams/${stream.id}`).json(owned(req, stream));
@@ -90,6 +96,7 @@ export function streamRoutes(s: Services): Router {
     const stream = findManaged(req);
     await s.live.endBroadcast(stream.id, 'the stream was deleted');
     s.streams.delete(stream.id);
+    await s.deleteStreamMedia(stream.id);
     req.log.info({ streamId: stream.id }, 'stream deleted');
     res.status(204).end();
   });

@@ -1,10 +1,12 @@
 /**
  * What the end-to-end tests do with OnAir: its address, the HTTP API (sign in, create streams), and the
  * pages (studio, watch) driven through their UI and their debug hooks (window.__studio, window.__onair).
+ * Everything talks to the main server unless given another one's base URL (helpers/address.ts).
  */
 import { expect, type Page } from '@playwright/test';
 import type { CreateStreamBody, LoginResponse, OwnedStream } from '../../../shared/api.js';
 import type { PlayerState } from '../../../client/player/Player.js';
+import type { PlaybackMode } from '../../../client/player/delivery.js';
 import type { PlaybackStats } from '../../../client/player/playbackStats.js';
 import type { BroadcastState } from '../../../client/studio/Broadcaster.js';
 import { BASE_URL } from './address.js';
@@ -16,8 +18,8 @@ export const ADMIN = { username: 'admin', password: 'admin-password-1' };
 /** Media takes a few seconds on a loaded 2-core machine: poll generously. */
 export const MEDIA_TIMEOUT = 30_000;
 
-async function apiCall<T>(method: string, path: string, opts: { token?: string; body?: unknown } = {}): Promise<T> {
-  const res = await fetch(BASE_URL + path, {
+async function apiCall<T>(method: string, path: string, opts: { token?: string; body?: unknown; base?: string } = {}): Promise<T> {
+  const res = await fetch((opts.base ?? BASE_URL) + path, {
     method,
     headers: {
       ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
@@ -30,21 +32,25 @@ async function apiCall<T>(method: string, path: string, opts: { token?: string; 
   return (text ? JSON.parse(text) : undefined) as T;
 }
 
-export async function login(): Promise<string> {
-  return (await apiCall<LoginResponse>('POST', '/api/auth/login', { body: ADMIN })).token;
+export async function login(base = BASE_URL): Promise<string> {
+  return (await apiCall<LoginResponse>('POST', '/api/auth/login', { body: ADMIN, base })).token;
 }
 
-export function createStream(token: string, body: CreateStreamBody): Promise<OwnedStream> {
-  return apiCall<OwnedStream>('POST', '/api/streams', { token, body });
+export function createStream(token: string, body: CreateStreamBody, base = BASE_URL): Promise<OwnedStream> {
+  return apiCall<OwnedStream>('POST', '/api/streams', { token, body, base });
 }
 
-export function getStream(id: string): Promise<OwnedStream> {
-  return apiCall<OwnedStream>('GET', `/api/streams/${id}`);
+export function getStream(id: string, base = BASE_URL): Promise<OwnedStream> {
+  return apiCall<OwnedStream>('GET', `/api/streams/${id}`, { base });
+}
+
+export function getJson<T>(path: string, base = BASE_URL): Promise<T> {
+  return apiCall<T>('GET', path, { base });
 }
 
 /** The studio in its own browser, signed in through the sign-in form, with `streamId` selected. */
-export async function openStudio(streamId: string): Promise<Page> {
-  const page = await newPage('studio', BASE_URL);
+export async function openStudio(streamId: string, base = BASE_URL): Promise<Page> {
+  const page = await newPage('studio', base);
   await page.goto(`/studio?stream=${streamId}`);
   await page.getByLabel('Username').fill(ADMIN.username);
   await page.getByLabel('Password').fill(ADMIN.password);
@@ -68,14 +74,18 @@ export function studioHistory(studio: Page): Promise<BroadcastState[]> {
 }
 
 /** A viewer in its own browser on /watch/:id (or another path, e.g. /embed/:id). */
-export async function openViewer(label: string, path: string): Promise<Page> {
-  const page = await newPage(label, BASE_URL);
+export async function openViewer(label: string, path: string, base = BASE_URL): Promise<Page> {
+  const page = await newPage(label, base);
   await page.goto(path);
   return page;
 }
 
 export function playerState(page: Page): Promise<PlayerState | undefined> {
   return page.evaluate(() => window.__onair?.state);
+}
+
+export function playerMode(page: Page): Promise<PlaybackMode | undefined> {
+  return page.evaluate(() => window.__onair?.mode);
 }
 
 export function playerHistory(page: Page): Promise<PlayerState[]> {
@@ -94,6 +104,13 @@ export async function expectVideoPlaying(page: Page): Promise<void> {
   await expect.poll(async () => (await playbackStats(page)).videoWidth, { timeout: MEDIA_TIMEOUT }).toBeGreaterThan(0);
   const before = (await playbackStats(page)).framesDecoded;
   await expect.poll(async () => (await playbackStats(page)).framesDecoded, { timeout: MEDIA_TIMEOUT }).toBeGreaterThan(before + 10);
+}
+
+/** The player's <video> moves on: its position advances by more than `seconds` (HLS or WebRTC alike). */
+export async function expectTimeAdvancing(page: Page, seconds = 2): Promise<void> {
+  await expect.poll(async () => (await playbackStats(page)).currentTime, { timeout: MEDIA_TIMEOUT }).toBeGreaterThan(0);
+  const before = (await playbackStats(page)).currentTime;
+  await expect.poll(async () => (await playbackStats(page)).currentTime, { timeout: MEDIA_TIMEOUT }).toBeGreaterThan(before + seconds);
 }
 
 /** The viewer receives audio: packets keep arriving (or it reports a level). */

@@ -1,0 +1,255 @@
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { killOrphanFfmpeg } from '../../server/hls/orphanFfmpeg.js';
+import { startRtpSource, type RtpSource } from '../helpers/rtpSource.js';
+import { startTestServer, type TestServer } from '../helpers/testServer.js';
+
+let s: TestServer;
+let ann: string;
+let streamId: string;
+let source: RtpSource;
+let sessionId: string;
+
+const until = async <T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000): Promise<T> => {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+};
+const get = (p: string, headers: Record<string, string> = {}) => fetch(s.url + p, { headers });
+const segmentsOf = (playlist: string) => playlist.split('\n').filter((l) => l && !l.startsWith('#'));
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+beforeAll(async () => {
+  s = await startTestServer({ ONAIR_HLS_LADDER: '480,360,240', ONAIR_HLS_PRESET: 'superfast' });
+  ann = await s.broadcaster('ann');
+  streamId = (await s.api('POST', '/api/streams', { token: ann, body: { title: 'HLS test', tags: ['hls'] } })).body.id;
+  const { broadcast } = await s.broadcasts.start(streamId, 'test-publisher');
+  source = await startRtpSource(broadcast, { width: 854, height: 480 });
+  sessionId = await until('the HLS session', () => s.hls.liveSession(streamId)?.manifest.sessionId);
+}, 60_000);
+afterAll(async () => {
+  source?.stop();
+  await s?.close();
+});
+
+describe('HLS bridge (real ffmpeg)', () => {
+  it('serves a master playlist listing the ladder, never above the source', async () => {
+    const master = await until('the master playlist', async () => {
+      const r = await get(`/hls/${streamId}/master.m3u8`);
+      return r.status === 200 ? r : undefined;
+    });
+    expect(master.headers.get('content-type')).toBe('application/vnd.apple.mpegurl');
+    expect(master.headers.get('cache-control')).toBe('public, max-age=1');
+    expect(master.headers.get('access-control-allow-origin')).toBe('*');
+    const text = await master.text();
+    const variants = text.split('\n').filter((l) => l.startsWith('#EXT-X-STREAM-INF'));
+    expect(variants).toHaveLength(3);
+    expect(text).toMatch(/RESOLUTION=\d+x480/);
+    expect(text).toMatch(/RESOLUTION=\d+x360/);
+    expect(text).toMatch(/RESOLUTION=\d+x240/);
+    expect(segmentsOf(text)).toEqual([`${sessionId}/r0.m3u8`, `${sessionId}/r1.m3u8`, `${sessionId}/r2.m3u8`]);
+  });
+
+  it('writes segments that ffprobe reads as H.264 main + AAC, at each rendition\'s height', async () => {
+    for (const [i, height] of [480, 360, 240].entries()) {
+      const playlist = await until(`rendition ${i} with 2 segments`, async () => {
+        const t = await (await get(`/hls/${streamId}/${sessionId}/r${i}.m3u8`)).text();
+        return segmentsOf(t).length >= 2 ? t : undefined;
+      });
+      const seg = segmentsOf(playlist)[0]!;
+      const res = await get(`/hls/${streamId}/${sessionId}/${seg}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('video/mp2t');
+      expect(res.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      expect(res.headers.get('etag')).toBeTruthy();
+      expect(res.headers.get('last-modified')).toBeTruthy();
+      const file = path.join(s.dataDir, 'segment.ts');
+      fs.writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+      const probe = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-show_streams', '-of', 'json', file], { encoding: 'utf8' })) as {
+        streams: { codec_name: string; profile?: string; height?: number }[];
+      };
+      const v = probe.streams.find((x) => x.codec_name === 'h264');
+      expect(v, `rendition ${i}`).toBeDefined();
+      expect(v!.profile).toBe('Main');
+      expect(v!.height).toBe(height);
+      expect(probe.streams.some((x) => x.codec_name === 'aac')).toBe(true);
+    }
+  });
+
+  it('serves a live thumbnail from the start of the broadcast', async () => {
+    const thumb = await until('the live thumbnail', async () => {
+      const r = await get(`/hls/${streamId}/thumb.jpg`);
+      return r.status === 200 ? r : undefined;
+    }, 15_000);
+    expect(thumb.headers.get('content-type')).toBe('image/jpeg');
+    expect((await thumb.arrayBuffer()).byteLength).toBeGreaterThan(1000);
+  });
+
+  it('answers conditional requests with 304', async () => {
+    const r = await get(`/hls/${streamId}/${sessionId}/r0.m3u8`);
+    const etag = r.headers.get('etag')!;
+    const body = await r.text();
+    const again = await get(`/hls/${streamId}/${sessionId}/r0.m3u8`, { 'if-none-match': etag });
+    // The live playlist may have grown in between; an unchanged one is 304.
+    expect([200, 304]).toContain(again.status);
+    if (again.status === 200) expect(await again.text()).not.toBe(body);
+  });
+
+  it('never serves anything outside the HLS folder', async () => {
+    fs.writeFileSync(path.join(s.dataDir, 'hls', 'secret.txt'), 'TOP-SECRET-CONTENT');
+    const jwtSecret = fs.readFileSync(path.join(s.dataDir, 'jwt-secret'), 'utf8').trim();
+    const attempts = [
+      `/hls/${streamId}/../../jwt-secret`,
+      `/hls/${streamId}/%2e%2e/%2e%2e/jwt-secret`,
+      `/hls/${streamId}/%252e%252e/%252e%252e/jwt-secret`,
+      `/hls/${streamId}/${sessionId}/..%2f..%2fsecret.txt`,
+      `/hls/${streamId}/${sessionId}/e0/..%2f..%2f..%2fonair.db`,
+      `/hls/${streamId}/${sessionId}/session.json`,
+      `/hls/${streamId}/${sessionId}/e0/input.sdp`,
+      `/hls/..%2fsecret.txt`,
+      `/hls/%2fetc%2fpasswd`,
+      `/hls//etc/passwd`,
+      `/hls/${streamId}/${sessionId}/e0/r0_00000.ts%00.m3u8`,
+    ];
+    for (const p of attempts) {
+      const r = await get(p);
+      const text = await r.text();
+      expect(r.status, p).toBe(404);
+      expect(text, p).not.toContain('TOP-SECRET-CONTENT');
+      expect(text, p).not.toContain(jwtSecret);
+      expect(text, p).not.toContain('SQLite format');
+      expect(text, p).not.toContain('m=video');
+    }
+  });
+
+  it('restarts ffmpeg that died, and the playlist goes on after a discontinuity', async () => {
+    const bridge = s.hls.liveSession(streamId)!;
+    const pid = bridge.pid!;
+    const before = segmentsOf(await (await get(`/hls/${streamId}/${sessionId}/r0.m3u8`)).text()).length;
+    process.kill(pid, 'SIGKILL');
+    await until('a new ffmpeg', () => bridge.pid !== undefined && bridge.pid !== pid);
+    const after = await until('new segments after the restart', async () => {
+      const t = await (await get(`/hls/${streamId}/${sessionId}/r0.m3u8`)).text();
+      return t.includes('e1/r0_') ? t : undefined;
+    });
+    expect(after).toContain('#EXT-X-DISCONTINUITY');
+    expect(before).toBeGreaterThan(0);
+  });
+
+  it('keeps private streams to viewer-token holders, carrying the token into the playlists', async () => {
+    await s.api('PATCH', `/api/streams/${streamId}`, { token: ann, body: { visibility: 'private' } });
+    try {
+      expect((await get(`/hls/${streamId}/master.m3u8`)).status).toBe(403);
+      expect((await get(`/hls/${streamId}/${sessionId}/r0.m3u8`)).status).toBe(403);
+      const token = (await s.api('POST', `/api/streams/${streamId}/viewer-token`, { token: ann })).body.token as string;
+      const q = `?token=${encodeURIComponent(token)}`;
+      const master = await get(`/hls/${streamId}/master.m3u8${q}`);
+      expect(master.status).toBe(200);
+      expect(master.headers.get('cache-control')).toBe('private, max-age=1');
+      expect(await master.text()).toContain(`r0.m3u8${q}`);
+      const playlist = await (await get(`/hls/${streamId}/${sessionId}/r0.m3u8${q}`)).text();
+      const seg = segmentsOf(playlist)[0]!;
+      expect(seg.endsWith(q)).toBe(true);
+      expect((await get(`/hls/${streamId}/${sessionId}/${seg}`)).status).toBe(200);
+    } finally {
+      await s.api('PATCH', `/api/streams/${streamId}`, { token: ann, body: { visibility: 'public' } });
+    }
+  });
+
+  it('ends cleanly: no ffmpeg left, the recording is complete with ENDLIST, listed with its metadata', async () => {
+    const pid = s.hls.liveSession(streamId)!.pid!;
+    await s.broadcasts.endBroadcast(streamId, 'test over');
+    await until('the recording', async () => {
+      const r = await s.api('GET', `/api/recordings/${sessionId}`);
+      return r.body?.status === 'ready' ? r : undefined;
+    });
+    expect(alive(pid)).toBe(false);
+    expect(s.hls.pids()).toEqual([]);
+    const rec = (await s.api('GET', `/api/recordings/${sessionId}`)).body;
+    expect(rec).toMatchObject({ id: sessionId, streamId, title: 'HLS test', tags: ['hls'], renditions: [480, 360, 240], status: 'ready' });
+    expect(rec.durationSeconds).toBeGreaterThan(2);
+    expect(rec.sizeBytes).toBeGreaterThan(10_000);
+    expect(rec.urls.hls).toBe(`${s.url}/hls/${streamId}/${sessionId}/master.m3u8`);
+
+    const playlist = await (await get(`/hls/${streamId}/${sessionId}/r0.m3u8`)).text();
+    expect(playlist).toContain('#EXT-X-PLAYLIST-TYPE:VOD');
+    expect(playlist.trim().endsWith('#EXT-X-ENDLIST')).toBe(true);
+    expect(playlist).toContain('#EXT-X-MEDIA-SEQUENCE:0');
+    expect(segmentsOf(playlist)[0]).toBe('e0/r0_00000.ts');
+    expect((await get(`/hls/${streamId}/${sessionId}/poster.jpg`)).headers.get('content-type')).toBe('image/jpeg');
+    expect((await get(`/hls/${streamId}/master.m3u8`)).status).toBe(404);
+
+    const list = await s.api('GET', '/api/recordings?tag=hls');
+    expect(list.body.recordings.map((r: { id: string }) => r.id)).toContain(sessionId);
+  });
+
+  it('deletes a recording and its files (owner or admin only)', async () => {
+    const bob = await s.broadcaster('bob');
+    expect((await s.api('DELETE', `/api/recordings/${sessionId}`, { token: bob })).status).toBe(403);
+    expect((await s.api('DELETE', `/api/recordings/${sessionId}`, { token: ann })).status).toBe(204);
+    expect(fs.existsSync(path.join(s.dataDir, 'hls', streamId, sessionId))).toBe(false);
+    expect((await s.api('GET', `/api/recordings/${sessionId}`)).status).toBe(404);
+    expect((await get(`/hls/${streamId}/${sessionId}/r0.m3u8`)).status).toBe(404);
+  });
+});
+
+describe('after a crash', () => {
+  it('kills ffmpeg processes a previous run left under this HLS folder, and only those', async () => {
+    const root = path.join(s.dataDir, 'hls');
+    const spawnFfmpeg = (out: string) =>
+      spawn('ffmpeg', ['-nostdin', '-loglevel', 'quiet', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=5', '-f', 'null', out], { stdio: 'ignore' });
+    const orphan = spawnFfmpeg(path.join(root, 'AAAAAAAAAAAA', 'BBBBBBBBBBBB', 'e0', 'out'));
+    const stranger = spawnFfmpeg(path.join(os.tmpdir(), 'not-onair'));
+    try {
+      await until('both to run', () => alive(orphan.pid!) && alive(stranger.pid!));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(killOrphanFfmpeg(root)).toEqual([orphan.pid]);
+      await until('the orphan to die', () => orphan.exitCode !== null || orphan.signalCode !== null, 5000);
+      expect(alive(stranger.pid!)).toBe(true);
+    } finally {
+      orphan.kill('SIGKILL');
+      stranger.kill('SIGKILL');
+    }
+  });
+
+  it('closes a recording a crash left open as interrupted, with ENDLIST', async () => {
+    const st = (await s.api('POST', '/api/streams', { token: ann, body: { title: 'Crash test' } })).body.id as string;
+    const { broadcast } = await s.broadcasts.start(st, 'test-publisher');
+    const src = await startRtpSource(broadcast, { width: 640, height: 360 });
+    let rec: { id: string };
+    try {
+      const bridge = await until('the HLS session', () => s.hls.liveSession(st));
+      await until('segments', async () => (await (await get(`/hls/${st}/${bridge.manifest.sessionId}/r0.m3u8`)).text()).includes('.ts'));
+      await s.broadcasts.endBroadcast(st, 'test over');
+      rec = await until('the recording', async () => (await s.api('GET', `/api/recordings?streamId=${st}`)).body.recordings[0]);
+    } finally {
+      src.stop();
+    }
+    // Put the session back the way a crash leaves it: row "recording", manifest not ended, stream "live".
+    s.db.prepare("UPDATE recordings SET status = 'recording' WHERE id = ?").run(rec.id);
+    s.db.prepare("UPDATE streams SET status = 'live' WHERE id = ?").run(st);
+    const manifestFile = path.join(s.dataDir, 'hls', st, rec.id, 'session.json');
+    fs.writeFileSync(manifestFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(manifestFile, 'utf8')), ended: false }));
+    const dataDir = s.dataDir;
+    await s.close();
+    s = await startTestServer({ ONAIR_HLS_LADDER: '480,360,240', ONAIR_HLS_PRESET: 'superfast' }, dataDir);
+    expect((await s.api('GET', `/api/recordings/${rec.id}`)).body.status).toBe('interrupted');
+    expect((await s.api('GET', `/api/streams/${st}`)).body.status).toBe('ended');
+    const playlist = await (await get(`/hls/${st}/${rec.id}/r0.m3u8`)).text();
+    expect(playlist.trim().endsWith('#EXT-X-ENDLIST')).toBe(true);
+  });
+});
