@@ -10,7 +10,10 @@ import type { Config } from './config/config.js';
 import type { Logger } from './log/logger.js';
 import { loadOrCreateJwtSecret } from './auth/jwtSecret.js';
 import { LoginThrottle } from './auth/LoginThrottle.js';
+import { DEFAULTS } from './config/defaults.js';
+import { KeyedRateLimiter } from './limits/KeyedRateLimiter.js';
 import { Tokens } from './auth/tokens.js';
+import { answerClientError } from './http/clientError.js';
 import { createHttpApp } from './http/httpApp.js';
 import type { Services } from './http/Services.js';
 import { Broadcasts } from './live/Broadcasts.js';
@@ -22,6 +25,12 @@ import { StreamStore } from './store/StreamStore.js';
 import { UserStore } from './store/UserStore.js';
 import { SignalingServer } from './signaling/SignalingServer.js';
 import { pageRoutes } from './http/routes/pageRoutes.js';
+import { whipWhepMounts } from './whip/mounts.js';
+import { recordingRoutes } from './http/routes/recordingRoutes.js';
+import { HlsService } from './hls/HlsService.js';
+import { hlsRoutes } from './hls/hlsRoutes.js';
+import { PortPool } from './hls/PortPool.js';
+import { RecordingStore } from './store/RecordingStore.js';
 
 export interface OnAir {
   /** http://host:port the server listens on. */
@@ -30,6 +39,8 @@ export interface OnAir {
   services: Services;
   pool: WorkerPool;
   broadcasts: Broadcasts;
+  signaling: SignalingServer;
+  hls: HlsService;
   db: Db;
   close(): Promise<void>;
 }
@@ -39,6 +50,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
   const db = openDatabase(path.join(config.dataDir, 'onair.db'));
   const users = new UserStore(db);
   const streams = new StreamStore(db);
+  const recordings = new RecordingStore(db);
   const interrupted = streams.endAllLive();
   if (interrupted > 0) logger.warn({ streams: interrupted }, 'streams left live by the previous run were marked ended');
   await bootstrapAdmin(users, config.adminUser, config.adminPassword, logger);
@@ -62,6 +74,23 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
     throw err;
   }
   const broadcasts = new Broadcasts({ pool, streams, logger, graceMs: config.reconnectGraceMs });
+  const hls = new HlsService({
+    root: path.join(config.dataDir, 'hls'),
+    broadcasts,
+    recordings,
+    ports: new PortPool(config.hls.portMin, config.hls.portMax, { shuffleStart: true }),
+    enabled: config.hls.enabled,
+    settings: {
+      ladder: config.hls.ladder,
+      segmentSeconds: config.hls.segmentSeconds,
+      preset: config.hls.preset,
+      fps: 30,
+      thumbnailEverySeconds: 30,
+      killAfterMs: 2000,
+      restartDelayMs: 500,
+    },
+    logger,
+  });
   const metrics = new Metrics({
     workersAlive: () => pool.aliveCount,
     streamsLive: () => broadcasts.liveCount,
@@ -73,18 +102,29 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
     logger,
     tokens,
     loginThrottle: { byUser: new LoginThrottle({ freeAttempts: 3 }), byAddress: new LoginThrottle({ freeAttempts: 20 }) },
+    streamCreation: new KeyedRateLimiter({ rate: DEFAULTS.streamCreatesPerMinute / 60, burst: DEFAULTS.streamCreatesPerMinute }),
     users,
     streams,
     live: broadcasts,
     metrics,
+    deleteStreamMedia: (streamId) => hls.deleteStreamFiles(streamId),
     readiness: () => {
       const checks = { workers: pool.aliveCount === pool.size, database: db.open };
       return { ready: Object.values(checks).every(Boolean), checks };
     },
   };
 
-  const app = createHttpApp(services, { mounts: [['/', pageRoutes({ embedOrigins: config.embedOrigins })]] });
-  const server = http.createServer(app);
+  const app = createHttpApp(services, {
+    api: [['/recordings', recordingRoutes(services, recordings, hls)]],
+    mounts: [
+      ...whipWhepMounts({ broadcasts, pool, streams, users, tokens, logger, maxViewers: config.maxWebrtcViewers }),
+      ['/hls', hlsRoutes({ hls, streams, tokens, liveWindow: config.hls.liveWindow })],
+      ['/', pageRoutes({ embedOrigins: config.embedOrigins })],
+    ],
+  });
+  // Host is checked by the app (httpApp), so that its absence is answered like every other error.
+  const server = http.createServer({ requireHostHeader: false }, app);
+  server.on('clientError', answerClientError);
   const signaling = new SignalingServer(server, { services, broadcasts, pool, logger });
 
   await new Promise<void>((resolve, reject) => {
@@ -107,14 +147,18 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
     (closing ??= (async () => {
       logger.info('shutting down');
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-      broadcasts.endAll('the server is shutting down');
-      await signaling.close();
+      await broadcasts.endAll('the server is shutting down');
+      await hls.close();
+      // socket.io's close waits for the HTTP server to close, which waits for every connection: a request
+      // still being received (a slow or endless body) would hold it forever.
+      const signalingClosed = signaling.close();
       server.closeAllConnections();
+      await signalingClosed;
       await serverClosed;
       pool.close();
       db.close();
       logger.info('stopped');
     })());
 
-  return { url, port, services, pool, broadcasts, db, close };
+  return { url, port, services, pool, broadcasts, signaling, hls, db, close };
 }

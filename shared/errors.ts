@@ -8,6 +8,8 @@ export const ERROR_CODES = [
   'unauthorized',
   'forbidden',
   'not_found',
+  'method_not_allowed',
+  'not_acceptable',
   'conflict',
   'payload_too_large',
   'unsupported_media_type',

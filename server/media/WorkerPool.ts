@@ -95,12 +95,18 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     const slot = this.#leastLoaded();
     if (!slot) throw new Error('no mediasoup worker is running');
     const router = await slot.worker.createRouter({ mediaCodecs: MEDIA_CODECS, appData });
-    slot.routers.add(router);
-    // When the worker dies its routers close first: keep them listed for the `workerdied` report.
-    router.observer.once('close', () => {
-      if (!slot.worker.died) slot.routers.delete(router);
-    });
-    return { router, webRtcServer: slot.webRtcServer, workerIndex: slot.index };
+    return this.#track(slot, router);
+  }
+
+  /**
+   * A router with its own codec list on the worker of `beside` (so a pipe between them stays in one
+   * process): WHEP viewers get one whose payload types are those of their offer.
+   */
+  async createRouterBeside(beside: types.Router, mediaCodecs: types.RtpCodecCapability[], appData: types.AppData = {}): Promise<PooledRouter> {
+    const slot = this.#slots.find((s) => s?.routers.has(beside));
+    if (!slot || slot.worker.closed || beside.closed) throw new Error('the router to place the new one beside is gone');
+    const router = await slot.worker.createRouter({ mediaCodecs, appData });
+    return this.#track(slot, router);
   }
 
   /** The WebRtcServer of the worker that hosts `router`. */
@@ -119,6 +125,15 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     this.#closed = true;
     for (const s of this.#slots) s?.worker.close();
     this.#slots.fill(undefined);
+  }
+
+  #track(slot: Slot, router: types.Router): PooledRouter {
+    slot.routers.add(router);
+    // When the worker dies its routers close first: keep them listed for the `workerdied` report.
+    router.observer.once('close', () => {
+      if (!slot.worker.died) slot.routers.delete(router);
+    });
+    return { router, webRtcServer: slot.webRtcServer, workerIndex: slot.index };
   }
 
   #leastLoaded(): Slot | undefined {

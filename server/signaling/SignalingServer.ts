@@ -2,7 +2,7 @@
  * socket.io signaling. Every request is validated with its schema from shared/signaling.ts, rate-limited per
  * socket, and answered by an ack `{ ok, data }` or `{ ok: false, error, message }`; a handler that throws
  * never crashes the server. Broadcast events (producers, reconnecting, ended, viewer counts) fan out to the
- * room of the stream.
+ * room of the stream; viewer counts at most twice a second per stream.
  */
 import type http from 'node:http';
 import { Server, type Socket } from 'socket.io';
@@ -23,7 +23,8 @@ import type { Logger } from '../log/logger.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
 import { broadcasterHandlers } from './broadcasterHandlers.js';
 import { Peer } from './Peer.js';
-import { TokenBucket } from './RateLimiter.js';
+import { Coalescer } from '../limits/Coalescer.js';
+import { TokenBucket } from '../limits/TokenBucket.js';
 import { SignalingError } from './SignalingError.js';
 import { viewerHandlers } from './viewerHandlers.js';
 import { streamInfo } from './streamInfo.js';
@@ -59,11 +60,16 @@ export const streamRoom = (streamId: string) => `stream:${streamId}`;
 
 const EVENT_RATE = 20;
 const EVENT_BURST = 60;
+/** A stream's viewer count goes to its room at most this often (the latest count, at the end of a burst). */
+const VIEWER_COUNT_INTERVAL_MS = 500;
 
 export class SignalingServer {
   readonly io: OnAirIo;
   readonly #deps: SignalingDeps;
   readonly #handlers: Handlers;
+  readonly #viewerCounts = new Coalescer<number>(VIEWER_COUNT_INTERVAL_MS, (streamId, count) =>
+    this.io.to(streamRoom(streamId)).emit('viewers:count', { streamId, count }),
+  );
 
   constructor(server: http.Server, deps: SignalingDeps) {
     this.#deps = deps;
@@ -96,6 +102,7 @@ export class SignalingServer {
   }
 
   async close(): Promise<void> {
+    this.#viewerCounts.close();
     // Tell clients first, then disconnect them (their peers close their media).
     await new Promise<void>((resolve) => this.io.close(() => resolve()));
   }
@@ -120,7 +127,14 @@ export class SignalingServer {
       }
       const name = event as RequestName;
       const handler = this.#handlers[name] as ((p: unknown, c: HandlerContext) => unknown) | undefined;
-      const parsed = requestSchemas[name].safeParse(args.length > 1 || typeof ack !== 'function' ? args[0] : undefined);
+      let parsed;
+      try {
+        parsed = requestSchemas[name].safeParse(args.length > 1 || typeof ack !== 'function' ? args[0] : undefined);
+      } catch (err) {
+        // A throw here would escape into socket.io's packet handling and take the process down.
+        log.warn({ err, event: name }, 'signaling payload could not be validated');
+        return fail('bad_request', `invalid ${name} payload`);
+      }
       if (!parsed.success) return fail('validation_failed', describeZod(name, parsed.error));
       if (!handler) return fail('not_found', `no handler for ${name}`);
       Promise.resolve()
@@ -149,7 +163,7 @@ export class SignalingServer {
     broadcasts.on('producers', (e) => this.io.to(streamRoom(e.streamId)).emit('broadcast:producers', e));
     broadcasts.on('reconnecting', (e) => this.io.to(streamRoom(e.streamId)).emit('broadcast:reconnecting', e));
     broadcasts.on('ended', (e) => this.io.to(streamRoom(e.streamId)).emit('broadcast:ended', e));
-    broadcasts.on('viewers', (e) => this.io.to(streamRoom(e.streamId)).emit('viewers:count', e));
+    broadcasts.on('viewers', (e) => this.#viewerCounts.push(e.streamId, e.count));
     broadcasts.on('updated', ({ streamId }) => {
       const stream = services.streams.byId(streamId);
       if (stream) this.io.to(streamRoom(streamId)).emit('stream:updated', { stream: streamInfo(stream) });
