@@ -1,6 +1,8 @@
 /**
  * Slows down password guessing: after `freeAttempts` failed logins for a key (a username, an address), each
- * further attempt must wait, doubling from 1 s up to 5 min. A success clears the key's record.
+ * further attempt must wait, doubling from 1 s up to 5 min. A success clears the key's record. Callers
+ * count an attempt as failed before checking the password (and `succeed`/`forgive` after), so parallel
+ * guesses are throttled as well as sequential ones.
  */
 export class LoginThrottle {
   readonly #failures = new Map<string, { count: number; until: number }>();
@@ -30,6 +32,14 @@ export class LoginThrottle {
 
   succeed(key: string): void {
     this.#failures.delete(key);
+  }
+
+  /** Takes back one failure counted in advance, for an attempt that succeeded (its wait, if any, stays). */
+  forgive(key: string): void {
+    const f = this.#failures.get(key);
+    if (!f) return;
+    if (f.count <= 1) this.#failures.delete(key);
+    else this.#failures.set(key, { count: f.count - 1, until: f.until });
   }
 
   #prune(now: number): void {

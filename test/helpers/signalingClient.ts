@@ -8,8 +8,9 @@ export type TestSocket = Socket<ServerEvents, ClientEvents> & {
   raw(name: string, ...args: unknown[]): Promise<Ack<unknown>>;
 };
 
-export async function connect(url: string, token?: string): Promise<TestSocket> {
-  const socket = io(url, { transports: ['websocket'], auth: token ? { token } : {}, reconnection: false, forceNew: true }) as TestSocket;
+/** Connects with `auth: { token }`, or with any `auth` object a hostile client would send. */
+export async function connect(url: string, token?: string, auth?: object): Promise<TestSocket> {
+  const socket = io(url, { transports: ['websocket'], auth: auth ?? (token ? { token } : {}), reconnection: false, forceNew: true }) as TestSocket;
   // Untyped on purpose: tests also send what the contract forbids.
   const untyped = () => socket.timeout(5000) as unknown as { emitWithAck(...a: unknown[]): Promise<Ack<unknown>> };
   socket.request = ((name: string, payload: unknown) => untyped().emitWithAck(name, payload)) as TestSocket['request'];
@@ -38,3 +39,14 @@ export const recvRtpCapabilities = {
   ],
   headerExtensions: [],
 };
+
+/** Goes live with one VP8 producer over a (not yet connected) send transport: a broadcaster without media. */
+export async function goLive(c: TestSocket, streamId: string) {
+  const start = await c.request('broadcast:start', { streamId });
+  if (!start.ok) throw new Error(start.message);
+  const t = await c.request('transport:create', { direction: 'send' });
+  if (!t.ok) throw new Error(t.message);
+  const p = await c.request('produce', { transportId: t.data.id, kind: 'video', rtpParameters: vp8RtpParameters(), source: 'camera' });
+  if (!p.ok) throw new Error(p.message);
+  return { start: start.data, transportId: t.data.id, producerId: p.data.id };
+}

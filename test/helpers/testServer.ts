@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startOnAir, type OnAir } from '../../server/app.js';
 import { loadConfig } from '../../server/config/config.js';
+import type { DestinationStream } from 'pino';
 import { createLogger } from '../../server/log/logger.js';
 
 export const ADMIN = { username: 'admin', password: 'admin-password-1' };
@@ -17,7 +18,8 @@ export interface TestServer extends OnAir {
   broadcaster(username: string): Promise<string>;
 }
 
-export async function startTestServer(env: Record<string, string> = {}, dataDir?: string): Promise<TestServer> {
+/** `logTo` receives the server's log lines (JSON, one per write), at LOG_LEVEL from `env`. */
+export async function startTestServer(env: Record<string, string> = {}, dataDir?: string, opts: { logTo?: DestinationStream } = {}): Promise<TestServer> {
   const dir = dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'onair-test-'));
   const config = loadConfig({
     HOST: '127.0.0.1',
@@ -31,7 +33,7 @@ export async function startTestServer(env: Record<string, string> = {}, dataDir?
     LOG_LEVEL: process.env.ONAIR_TEST_LOG ?? 'silent',
     ...env,
   });
-  const onair = await startOnAir(config, createLogger(config.logLevel));
+  const onair = await startOnAir(config, createLogger(config.logLevel, opts.logTo));
   const api: TestServer['api'] = async (method, p, opts = {}) => {
     const headers: Record<string, string> = { ...opts.headers };
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;

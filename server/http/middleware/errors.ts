@@ -1,5 +1,6 @@
 /** The last middlewares: JSON 404 under /api, and every thrown error turned into `{ error, message }`. */
 import type { NextFunction, Request, Response } from 'express';
+import type { ErrorCode } from '../../../shared/errors.js';
 import { ApiError } from '../ApiError.js';
 
 export function apiNotFound(req: Request, _res: Response, next: NextFunction): void {
@@ -19,6 +20,8 @@ export function errorHandler(err: unknown, req: Request, res: Response, _next: N
     res.end();
     return;
   }
+  // A file send that failed (a precondition, a range) may have described the file already.
+  for (const h of ['Content-Type', 'Content-Length', 'ETag', 'Last-Modified']) res.removeHeader(h);
   res.status(apiError.status).set(apiError.headers).json(apiError.body());
 }
 
@@ -37,8 +40,23 @@ function toApiError(err: unknown): ApiError {
     default:
       break;
   }
-  if (e?.expose && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
-    return new ApiError('bad_request', e.message, { status: e.status });
+  // Other client errors of express and its middlewares (a malformed %-escape in a path parameter, a static
+  // file that is not there) carry a 4xx `status`; only `expose`d messages are meant for the client.
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
+    const message = err instanceof URIError ? 'the URL has a malformed %-escape' : e.expose ? e.message.slice(0, 200) : 'bad request';
+    return new ApiError(CODE_BY_STATUS[e.status] ?? 'bad_request', message, { status: e.status });
   }
   return new ApiError('internal', 'internal server error');
 }
+
+const CODE_BY_STATUS: Partial<Record<number, ErrorCode>> = {
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  406: 'not_acceptable',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'too_many_requests',
+};

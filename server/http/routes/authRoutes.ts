@@ -22,15 +22,17 @@ export function authRoutes(s: Services): Router {
       const seconds = Math.ceil(wait / 1000);
       throw new ApiError('too_many_requests', `too many failed logins: try again in ${seconds} s`, { headers: { 'Retry-After': String(seconds) } });
     }
+    // Counted as failed before the (slow) check: guesses sent in parallel see each other's count.
+    byUser.fail(userKey);
+    byAddress.fail(addressKey);
     const user = s.users.byUsername(body.username);
     const ok = await verifyPassword(body.password, user?.passwordHash ?? DUMMY_HASH);
     if (!user || !ok) {
-      byUser.fail(userKey);
-      byAddress.fail(addressKey);
       s.metrics.loginFailures.inc();
       throw new ApiError('unauthorized', 'wrong username or password');
     }
     byUser.succeed(userKey);
+    byAddress.forgive(addressKey);
     const { token, expiresAt } = s.tokens.signAccess({ sub: user.id, role: user.role, username: user.username });
     const response: LoginResponse = { token, expiresAt: expiresAt.toISOString(), user: publicUser(user) };
     res.json(response);

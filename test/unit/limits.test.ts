@@ -1,0 +1,80 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { LoginThrottle } from '../../server/auth/LoginThrottle.js';
+import { Coalescer } from '../../server/limits/Coalescer.js';
+import { KeyedRateLimiter } from '../../server/limits/KeyedRateLimiter.js';
+import { isBoundedJson, requestSchemas } from '../../shared/signaling.js';
+
+describe('KeyedRateLimiter', () => {
+  it('gives each key its own bucket: a burst, then the rate, with the wait in whole seconds', () => {
+    const perMinute = new KeyedRateLimiter({ rate: 20 / 60, burst: 20 });
+    const t0 = 1_000_000;
+    for (let i = 0; i < 20; i++) expect(perMinute.take('ann', t0).ok).toBe(true);
+    expect(perMinute.take('ann', t0)).toEqual({ ok: false, retryAfterSeconds: 3 });
+    expect(perMinute.take('bob', t0).ok).toBe(true);
+    expect(perMinute.take('ann', t0 + 3000).ok).toBe(true);
+    expect(perMinute.take('ann', t0 + 3000).ok).toBe(false);
+  });
+});
+
+describe('LoginThrottle', () => {
+  it('takes back a failure counted in advance for an attempt that succeeded', () => {
+    const t = new LoginThrottle({ baseMs: 1000, freeAttempts: 2 });
+    t.fail('10.0.0.1', 0);
+    t.fail('10.0.0.1', 0);
+    t.forgive('10.0.0.1');
+    t.fail('10.0.0.1', 0);
+    // Two failures, not three: still free.
+    expect(t.retryAfterMs('10.0.0.1', 0)).toBe(0);
+    t.forgive('10.0.0.1');
+    t.forgive('10.0.0.1');
+    t.forgive('10.0.0.1');
+    t.fail('10.0.0.1', 0);
+    t.fail('10.0.0.1', 0);
+    expect(t.retryAfterMs('10.0.0.1', 0)).toBe(0);
+  });
+});
+
+describe('Coalescer', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('sends the first value at once, the latest of a burst at the end of the interval, nothing when quiet', () => {
+    vi.useFakeTimers();
+    const sent: [string, number][] = [];
+    const c = new Coalescer<number>(500, (key, n) => sent.push([key, n]));
+    c.push('a', 1);
+    c.push('a', 2);
+    c.push('a', 3);
+    c.push('b', 7);
+    expect(sent).toEqual([
+      ['a', 1],
+      ['b', 7],
+    ]);
+    vi.advanceTimersByTime(500);
+    expect(sent.slice(2)).toEqual([['a', 3]]);
+    vi.advanceTimersByTime(500);
+    expect(sent).toHaveLength(3);
+    // Quiet for an interval: the next value goes at once again.
+    c.push('a', 4);
+    expect(sent.at(-1)).toEqual(['a', 4]);
+    c.push('a', 5);
+    c.close();
+    vi.advanceTimersByTime(5000);
+    expect(sent.at(-1)).toEqual(['a', 4]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+describe('isBoundedJson (mediasoup parameters from clients)', () => {
+  it('refuses deep nesting without recursing, large objects and lone surrogates; takes real parameters', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 200_000; i++) deep = { a: deep };
+    expect(isBoundedJson(deep, 16, 64 * 1024)).toBe(false);
+    expect(isBoundedJson({ a: 'x'.repeat(70_000) }, 16, 64 * 1024)).toBe(false);
+    expect(isBoundedJson({ value: '\ud800' }, 16, 64 * 1024)).toBe(false);
+    expect(isBoundedJson({ '\udfffkey': 1 }, 16, 64 * 1024)).toBe(false);
+    expect(isBoundedJson({ value: '🎥 fine' }, 16, 64 * 1024)).toBe(true);
+    const dtls = { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: 'AB:CD' }] };
+    expect(requestSchemas['transport:connect'].safeParse({ transportId: 't', dtlsParameters: dtls }).success).toBe(true);
+    expect(requestSchemas['transport:connect'].safeParse({ transportId: 't', dtlsParameters: { ...dtls, role: 'c\ud800' } }).success).toBe(false);
+  });
+});
