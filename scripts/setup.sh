@@ -18,7 +18,7 @@ cd "$ROOT"
 started=$(date +%s)
 
 step "1/4 system packages ($MODE)"
-"$ROOT/scripts/system-packages.sh" "$MODE"
+bash "$ROOT/scripts/system-packages.sh" "$MODE"
 
 step "2/4 npm packages"
 lock_hash=$(sha256sum package-lock.json package.json | sha256sum | cut -c1-16)
@@ -37,7 +37,7 @@ else
 fi
 
 step "3/4 mediasoup worker"
-"$ROOT/scripts/build-worker.sh"
+bash "$ROOT/scripts/build-worker.sh"
 
 step "4/4 build OnAir (TypeScript server, browser bundle)"
 if [ -f dist/.built ] && [ -z "$(find server shared client scripts/build.mjs tsconfig.json package-lock.json -newer dist/.built -print -quit 2>/dev/null)" ]; then
