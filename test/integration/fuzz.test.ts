@@ -19,11 +19,11 @@ import { startTestServer, type TestServer } from '../helpers/testServer.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_125);
 /** Signaling inputs, sent in chunks, one socket per chunk: below the per-socket burst (60), so they reach validation. */
-const SOCKET_CHUNKS = 90;
+const SOCKET_CHUNKS = 92;
 const SOCKET_CHUNK = 48;
-const RAW_FRAMES = 250;
+const RAW_FRAMES = 200;
 const HANDSHAKES = 60;
-const HTTP_INPUTS = 6_500;
+const HTTP_INPUTS = 5_600;
 const HTTP_CONCURRENCY = 12;
 
 let s: TestServer;
@@ -440,6 +440,7 @@ describe('fuzzing every entry point', () => {
         c.disconnect();
       }
     });
+    // FUZZ_DEBUG=1: what the inputs got, by event (to see that they reach the handlers, not only validation).
     if (process.env.FUZZ_DEBUG) console.log(Object.fromEntries([...outcomes].sort()));
     expect(failures.slice(0, 10)).toEqual([]);
     expect(await healthy()).toBe(true);
@@ -533,12 +534,10 @@ describe('fuzzing every entry point', () => {
     const inputs = fc.sample(httpInputs([fx.pub.id, fx.priv.id, fx.viewerToken], { bearer }), { seed: SEED + 3, numRuns: HTTP_INPUTS });
     const failures: string[] = [];
     let unsent = 0;
-    const slow: [number, string][] = [];
     const statuses = new Map<string, number>();
     await pool(inputs, HTTP_CONCURRENCY, async (input, i) => {
       if (i % 500 === 0 && !(await healthy())) failures.push(`/healthz failed after ${i} requests`);
       let res: Response;
-      const t0 = performance.now();
       const send = () =>
         fetch(s.url + input.path, { method: input.method, headers: input.headers, ...(input.body !== undefined ? { body: input.body } : {}), redirect: 'manual' });
       try {
@@ -552,14 +551,14 @@ describe('fuzzing every entry point', () => {
       }
       tried.http++;
       const text = await res.text();
-      if (process.env.FUZZ_DEBUG) slow.push([performance.now() - t0, `${input.method} ${input.path.slice(0, 80)} ${res.status}`]);
       const top = input.path.split(/[/?]/)[1]!;
       const route = `${input.method} /${/^(api|hls|whip|whep|assets|watch|video|embed|studio|healthz|readyz|metrics)$/.test(top) ? top : '*'} ${res.status}`;
       statuses.set(route, (statuses.get(route) ?? 0) + 1);
       const bad = badHttp(input, res.status, res.headers, text);
       if (bad) failures.push(`${input.method} ${show(input.path)} ${show(input.headers)} ${show(input.body)} → ${res.status} ${show(text)}: ${bad}`);
     });
-    if (process.env.FUZZ_DEBUG) console.log(slow.sort((x, y) => y[0] - x[0]).slice(0, 10), Object.fromEntries([...statuses].sort()));
+    // FUZZ_DEBUG=1: what the inputs got, by method, top path segment and status (to see what they reach).
+    if (process.env.FUZZ_DEBUG) console.log(Object.fromEntries([...statuses].sort()));
     expect(failures.slice(0, 10)).toEqual([]);
     expect(unsent).toBeLessThan(HTTP_INPUTS / 100);
     expect(await healthy()).toBe(true);
