@@ -43,6 +43,11 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled promise rejection'));
+  // A bug that escaped every handler leaves state unknown: log it and exit, for the service manager to restart.
+  process.on('uncaughtException', (err) => {
+    logger.fatal({ err }, 'uncaught exception: exiting');
+    process.exit(1);
+  });
 }
 
 main().catch((err: unknown) => {
