@@ -54,7 +54,11 @@ export function composeMediaPlaylist(o: ComposeOptions): string {
   const start = o.window !== undefined && !o.ended ? Math.max(0, all.length - o.window) : 0;
   const shown = all.slice(start);
   const discontinuitiesBefore = all.slice(0, start).filter((s) => s.discontinuity).length;
-  const target = Math.max(1, ...o.epochs.map((e) => e.playlist.targetDuration), ...shown.map((s) => Math.ceil(s.duration)));
+  // RFC 8216: each EXTINF, rounded to the nearest integer, must not exceed the target duration. Rounding (not
+  // ceiling) matters: players keep liveSyncDurationCount × target behind the live edge, so 1.03 s segments
+  // must say 1, not 2.
+  // (ffmpeg's own TARGETDURATION is a ceiling, so it is not reused.)
+  const target = Math.max(1, ...all.map((s) => Math.round(s.duration)));
   const lines = ['#EXTM3U', '#EXT-X-VERSION:6', `#EXT-X-TARGETDURATION:${target}`, `#EXT-X-MEDIA-SEQUENCE:${start}`];
   if (discontinuitiesBefore > 0) lines.push(`#EXT-X-DISCONTINUITY-SEQUENCE:${discontinuitiesBefore}`);
   lines.push(o.window === undefined || o.ended ? `#EXT-X-PLAYLIST-TYPE:${o.ended ? 'VOD' : 'EVENT'}` : '#EXT-X-INDEPENDENT-SEGMENTS');

@@ -130,6 +130,13 @@ describe('playlists', () => {
     expect(later).not.toContain('#EXT-X-DISCONTINUITY\n');
   });
 
+  it('rounds the target duration as RFC 8216 says (1.03 s segments are 1 s, not 2)', () => {
+    const p = parseMediaPlaylist('#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.033333,\nr0_00000.ts\n#EXTINF:0.966667,\nr0_00001.ts\n');
+    expect(composeMediaPlaylist({ epochs: [{ dir: 'e0', playlist: p }], window: 6, ended: false })).toContain('#EXT-X-TARGETDURATION:1\n');
+    const long = parseMediaPlaylist('#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.6,\nr0_00000.ts\n');
+    expect(composeMediaPlaylist({ epochs: [{ dir: 'e0', playlist: long }], window: 6, ended: false })).toContain('#EXT-X-TARGETDURATION:2\n');
+  });
+
   it('gives the whole session with ENDLIST once ended, carrying a query on every URI', () => {
     const text = composeMediaPlaylist({ epochs: [{ dir: 'e0', playlist: epoch(2) }, { dir: 'e1', playlist: epoch(1) }], window: 1, ended: true, query: '?token=abc' });
     expect(text).toContain('#EXT-X-MEDIA-SEQUENCE:0');
