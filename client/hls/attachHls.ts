@@ -33,7 +33,7 @@ export function attachHls(video: HTMLVideoElement, url: string, opts: AttachOpti
   if (Hls.isSupported()) {
     const hls = new Hls({
       lowLatencyMode: false,
-      liveSyncDurationCount: 2,
+      liveSyncDurationCount: 1.5,
       liveMaxLatencyDurationCount: 5,
       maxLiveSyncPlaybackRate: 1.2,
       backBufferLength: opts.live ? 10 : 60,
