@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { connect, recvRtpCapabilities, vp8RtpParameters, type TestSocket } from '../helpers/signalingClient.js';
+import { connect, goLive, recvRtpCapabilities, vp8RtpParameters, type TestSocket } from '../helpers/signalingClient.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
 
 let s: TestServer;
@@ -19,16 +19,6 @@ const until = async (check: () => boolean | Promise<boolean>, what: string) => {
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`timed out waiting for ${what}`);
-};
-/** Goes live with one VP8 producer over a (not yet connected) send transport. */
-const goLive = async (c: TestSocket, streamId: string) => {
-  const start = await c.request('broadcast:start', { streamId });
-  if (!start.ok) throw new Error(start.message);
-  const t = await c.request('transport:create', { direction: 'send' });
-  if (!t.ok) throw new Error(t.message);
-  const p = await c.request('produce', { transportId: t.data.id, kind: 'video', rtpParameters: vp8RtpParameters(), source: 'camera' });
-  if (!p.ok) throw new Error(p.message);
-  return { start: start.data, transportId: t.data.id, producerId: p.data.id };
 };
 
 beforeAll(async () => {
