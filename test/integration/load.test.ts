@@ -160,7 +160,11 @@ describe(`${VIEWERS} viewers`, () => {
 
       for (let i = 0; i < VIEWERS; i += BATCH) await Promise.all(sockets.slice(i, i + BATCH).map((c, j) => leaveViewer(c, i + j)));
       await until('the audience to be back to the watcher', () => s.broadcasts.viewerCount(streamId) === 1 && counts.at(-1) === 1);
-      await until('every viewer socket to be gone on the server', () => s.signaling.io.of('/').sockets.size === baseline.sockets);
+      // The namespace lets go of a socket a moment before engine.io closes its connection: wait for both.
+      await until(
+        'every viewer socket and connection to be gone on the server',
+        () => s.signaling.io.of('/').sockets.size === baseline.sockets && s.signaling.io.engine.clientsCount === baseline.sockets,
+      );
       const totalMs = Date.now() - started;
       expect(errors.slice(0, 10)).toEqual([]);
 
