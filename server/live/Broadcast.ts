@@ -88,7 +88,7 @@ export class Broadcast extends EventEmitter<BroadcastEvents> {
       id: producer.id,
       kind: producer.kind,
       source,
-      layers: Math.max(1, producer.rtpParameters.encodings?.length ?? 1),
+      layers: simulcastLayers(producer),
     }));
   }
 
@@ -172,3 +172,6 @@ export class Broadcast extends EventEmitter<BroadcastEvents> {
     });
   }
 }
+
+/** Spatial layers a producer sends: its encodings (1 when not simulcast). */
+export const simulcastLayers = (producer: types.Producer): number => Math.max(1, producer.rtpParameters.encodings?.length ?? 1);

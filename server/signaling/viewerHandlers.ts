@@ -2,6 +2,7 @@
 import type { types } from 'mediasoup';
 import type { ConsumerInfo, JoinResult } from '../../shared/signaling.js';
 import { canManage, canWatch } from '../auth/access.js';
+import { simulcastLayers } from '../live/Broadcast.js';
 import { connectTransport, createTransport, withClientParams } from './mediaHandlers.js';
 import type { HandlerContext, Handlers } from './SignalingServer.js';
 import { streamRoom } from './SignalingServer.js';
@@ -102,7 +103,7 @@ export const viewerHandlers: Handlers = {
       producerId,
       kind: consumer.kind,
       rtpParameters: consumer.rtpParameters as unknown as Record<string, unknown>,
-      layers: Math.max(1, producer.rtpParameters.encodings?.length ?? 1),
+      layers: simulcastLayers(producer),
     };
   },
 

@@ -20,6 +20,11 @@ export function bearerToken(req: Request): string | undefined {
   return m[1];
 }
 
+/** The token a request carries to watch: `Authorization: Bearer`, else the `?token=` query parameter. */
+export function requestToken(req: Request): string | undefined {
+  return bearerToken(req) ?? (typeof req.query.token === 'string' ? req.query.token : undefined);
+}
+
 export function authenticate(tokens: Tokens, users: UserStore) {
   return (req: Request, _res: Response, next: NextFunction): void => {
     const token = bearerToken(req);

@@ -11,7 +11,7 @@ import type { HlsService } from '../../hls/HlsService.js';
 import type { RecordingRecord, RecordingStore } from '../../store/RecordingStore.js';
 import { ApiError } from '../ApiError.js';
 import { baseUrl } from '../baseUrl.js';
-import { authenticate, bearerToken } from '../middleware/auth.js';
+import { authenticate, requestToken } from '../middleware/auth.js';
 import type { Services } from '../Services.js';
 import { parse } from '../validate.js';
 
@@ -52,7 +52,7 @@ export function recordingRoutes(s: Services, recordings: RecordingStore, hls: Hl
 
   r.get('/:id', (req, res) => {
     const rec = find(req);
-    const token = bearerToken(req) ?? (typeof req.query.token === 'string' ? req.query.token : undefined);
+    const token = requestToken(req);
     if (!canWatch(s.tokens, { id: rec.streamId, ownerId: rec.ownerId, visibility: rec.visibility }, token)) {
       throw new ApiError('forbidden', 'this recording is private: a viewer token is needed');
     }

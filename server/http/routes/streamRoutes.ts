@@ -23,7 +23,7 @@ import { TokenError } from '../../auth/tokens.js';
 import type { StreamRecord } from '../../store/StreamStore.js';
 import { ApiError } from '../ApiError.js';
 import { baseUrl } from '../baseUrl.js';
-import { authenticate, bearerToken, requireRole } from '../middleware/auth.js';
+import { authenticate, requestToken, requireRole } from '../middleware/auth.js';
 import { ownedStream, publicStream } from '../presenters.js';
 import type { Services } from '../Services.js';
 import { parse } from '../validate.js';
@@ -72,7 +72,7 @@ export function streamRoutes(s: Services): Router {
 
   r.get('/:id', (req, res) => {
     const stream = find(req);
-    const token = bearerToken(req) ?? (typeof req.query.token === 'string' ? req.query.token : undefined);
+    const token = requestToken(req);
     let user;
     try {
       user = token ? s.tokens.verifyAccess(token) : undefined;
