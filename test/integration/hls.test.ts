@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killOrphanFfmpeg } from '../../server/hls/orphanFfmpeg.js';
 import { startRtpSource, type RtpSource } from '../helpers/rtpSource.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
+import { until as untilTruthy } from '../helpers/until.js';
 
 let s: TestServer;
 let ann: string;
@@ -13,15 +14,8 @@ let streamId: string;
 let source: RtpSource;
 let sessionId: string;
 
-const until = async <T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000): Promise<T> => {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-};
+/** Media takes a few seconds to flow through ffmpeg: wait up to 30 s unless told otherwise. */
+const until = <T>(what: string, check: Parameters<typeof untilTruthy<T>>[1], timeoutMs = 30_000) => untilTruthy<T>(what, check, timeoutMs);
 const get = (p: string, headers: Record<string, string> = {}) => fetch(s.url + p, { headers });
 const segmentsOf = (playlist: string) => playlist.split('\n').filter((l) => l && !l.startsWith('#'));
 const alive = (pid: number) => {

@@ -10,6 +10,7 @@ import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { streamRoom } from '../../server/signaling/SignalingServer.js';
 import { connect, goLive, recvRtpCapabilities, type TestSocket } from '../helpers/signalingClient.js';
+import { until } from '../helpers/until.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
 
 // Memory is compared after a full GC. vitest forks this file's worker without --expose-gc (a project of its
@@ -37,13 +38,6 @@ async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): P
     while (next < items.length) await fn(items[next++]!);
   }));
 }
-const until = async (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000) => {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
 const settleGc = async () => {
   for (let i = 0; i < 3; i++) {
     gc();

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connect, goLive, recvRtpCapabilities, vp8RtpParameters, type TestSocket } from '../helpers/signalingClient.js';
+import { until } from '../helpers/until.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
 
 let s: TestServer;
@@ -13,13 +14,6 @@ const sock = async (token?: string) => {
 };
 const newStream = async (token: string, visibility = 'public') =>
   (await s.api('POST', '/api/streams', { token, body: { title: 'Signal test', visibility } })).body as { id: string };
-const until = async (check: () => boolean | Promise<boolean>, what: string) => {
-  for (let i = 0; i < 100; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-};
 
 beforeAll(async () => {
   // HLS off: these tests count the router's transports, and the bridge would add its own.
@@ -108,7 +102,7 @@ describe('signaling: a broadcast and its audience', () => {
     const counts: number[] = [];
     v1.on('viewers:count', (e) => counts.push(e.count));
     await v2.request('viewer:join', { streamId: st.id });
-    await until(() => counts.at(-1) === 2, 'count 2');
+    await until('count 2', () => counts.at(-1) === 2, 5000);
 
     const producersSeen = new Promise<{ producers: { id: string }[] }>((r) => v1.once('broadcast:producers', r));
     const pub = await sock(ann);
@@ -131,10 +125,10 @@ describe('signaling: a broadcast and its audience', () => {
 
     // A viewer leaving is counted out at once and its transport is closed.
     v2.disconnect();
-    await until(() => counts.at(-1) === 1, 'count 1');
+    await until('count 1', () => counts.at(-1) === 1, 5000);
     expect(s.broadcasts.viewerCount(st.id)).toBe(1);
     v1.disconnect();
-    await until(async () => (await dump()).transportIds.length === 1, 'viewer transport closed');
+    await until('viewer transport closed', async () => (await dump()).transportIds.length === 1, 5000);
 
     // Ending the broadcast tells the room and closes the router.
     const v3 = await sock();
@@ -204,7 +198,7 @@ describe('signaling: WebRTC capacity', () => {
 
     // A WebRTC seat frees up when its viewer leaves.
     first.disconnect();
-    await until(() => s.broadcasts.get(st.id)!.receiverCount === 0, 'the seat to free');
+    await until('the seat to free', () => s.broadcasts.get(st.id)!.receiverCount === 0, 5000);
     expect(await second.request('transport:create', { direction: 'recv' })).toMatchObject({ ok: true });
   });
 });
