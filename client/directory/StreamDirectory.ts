@@ -11,6 +11,7 @@ import { api } from '../common/api.js';
 import { byId, h, replaceChildren } from '../ui/dom.js';
 import { formatAgo, formatDuration, formatViewers } from '../ui/format.js';
 import { showError } from '../ui/toast.js';
+import { tagLink } from '../ui/tagLink.js';
 
 const REFRESH_MS = 15_000;
 /** The server writes a live thumbnail every 30 s: a new URL as often makes the browser fetch it again. */
@@ -128,7 +129,7 @@ function picture(src: string, overlay: HTMLElement): HTMLElement {
 
 function tagLinks(tags: string[]): HTMLElement | null {
   if (tags.length === 0) return null;
-  return h('p', { class: 'tags' }, ...tags.map((t) => h('a', { class: 'tag', href: `/?tag=${encodeURIComponent(t)}` }, `#${t}`)));
+  return h('p', { class: 'tags' }, ...tags.map(tagLink));
 }
 
 /** The path of one of OnAir's URLs: pictures load from this origin (the pages' CSP allows only it). */

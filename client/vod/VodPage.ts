@@ -2,8 +2,9 @@
 import type { Recording } from '../../shared/api.js';
 import { api } from '../common/api.js';
 import { attachHls, canPlayHls } from '../hls/attachHls.js';
-import { byId, h } from '../ui/dom.js';
+import { byId } from '../ui/dom.js';
 import { formatDuration } from '../ui/format.js';
+import { tagLink } from '../ui/tagLink.js';
 
 export async function startVodPage(recordingId: string, token: string | undefined): Promise<void> {
   const title = byId('vod-title');
@@ -26,7 +27,7 @@ export async function startVodPage(recordingId: string, token: string | undefine
   meta.textContent = `${rec.owner.username} · ${new Date(rec.startedAt).toLocaleString()} · ${formatDuration(rec.durationSeconds * 1000)}${rec.status === 'interrupted' ? ' · interrupted' : ''}`;
   description.textContent = rec.description;
   description.hidden = !rec.description;
-  tags.replaceChildren(...rec.tags.map((t) => h('a', { class: 'tag', href: `/?tag=${encodeURIComponent(t)}` }, `#${t}`)));
+  tags.replaceChildren(...rec.tags.map(tagLink));
   const q = token ? `?token=${encodeURIComponent(token)}` : '';
   video.poster = rec.urls.poster + q;
   if (!canPlayHls(video)) {

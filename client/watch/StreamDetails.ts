@@ -2,8 +2,9 @@
 import type { StreamInfo } from '../../shared/signaling.js';
 import type { Player, PlayerState } from '../player/Player.js';
 import { STATE_LABELS } from '../player/stateLabels.js';
-import { byId, h, replaceChildren } from '../ui/dom.js';
+import { byId, replaceChildren } from '../ui/dom.js';
 import { formatViewers } from '../ui/format.js';
+import { tagLink } from '../ui/tagLink.js';
 
 export class StreamDetails {
   readonly #title = byId('stream-title');
@@ -27,7 +28,7 @@ export class StreamDetails {
     this.#owner.textContent = `by ${s.owner}`;
     this.#description.textContent = s.description;
     this.#description.hidden = !s.description;
-    replaceChildren(this.#tags, ...s.tags.map((t) => h('a', { class: 'tag', href: `/?tag=${encodeURIComponent(t)}` }, `#${t}`)));
+    replaceChildren(this.#tags, ...s.tags.map(tagLink));
   }
 
   #renderState(state: PlayerState): void {
