@@ -26,6 +26,7 @@ import { UserStore } from './store/UserStore.js';
 import { SignalingServer } from './signaling/SignalingServer.js';
 import { pageRoutes } from './http/routes/pageRoutes.js';
 import { whipWhepMounts } from './whip/mounts.js';
+import { mediaRoutes } from './http/routes/mediaRoutes.js';
 import { recordingRoutes } from './http/routes/recordingRoutes.js';
 import { HlsService } from './hls/HlsService.js';
 import { hlsRoutes } from './hls/hlsRoutes.js';
@@ -115,7 +116,10 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
   };
 
   const app = createHttpApp(services, {
-    api: [['/recordings', recordingRoutes(services, recordings, hls)]],
+    api: [
+      ['/recordings', recordingRoutes(services, recordings, hls)],
+      ['/media', mediaRoutes(pool)],
+    ],
     mounts: [
       ...whipWhepMounts({ broadcasts, pool, streams, users, tokens, logger, maxViewers: config.maxWebrtcViewers }),
       ['/hls', hlsRoutes({ hls, streams, tokens, liveWindow: config.hls.liveWindow })],

@@ -1,8 +1,9 @@
 /**
- * The public HTTP API's request schemas and response shapes: one definition, used by the server to
- * validate and by the client (and tests) to type what they send and receive.
+ * The public HTTP API's shapes and limits: one definition, used by the server and by the client (and tests)
+ * to type what they send and receive. The zod schemas that validate requests are in apiSchemas.ts, apart, so
+ * that browser pages can use these without bundling zod.
  */
-import { z } from 'zod';
+export type { CreateStreamBody, CreateUserBody, ListStreamsQuery, LoginBody, UpdateStreamBody } from './apiSchemas.js';
 
 export const ROLES = ['admin', 'broadcaster'] as const;
 export type Role = (typeof ROLES)[number];
@@ -26,67 +27,8 @@ export const LIMITS = {
   queryMax: 200,
 } as const;
 
-/** Stream ids are 12 characters of base64url. */
-export const streamIdSchema = z.string().regex(/^[A-Za-z0-9_-]{12}$/, 'not a stream id');
-
-const username = z
-  .string()
-  .min(LIMITS.usernameMin)
-  .max(LIMITS.usernameMax)
-  .regex(/^[a-zA-Z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only');
-const password = z.string().min(LIMITS.passwordMin).max(LIMITS.passwordMax);
-
-export const loginBodySchema = z
-  .object({ username: z.string().min(1).max(LIMITS.usernameMax), password: z.string().min(1).max(LIMITS.passwordMax) })
-  .strict();
-export type LoginBody = z.infer<typeof loginBodySchema>;
-
-export const createUserBodySchema = z
-  .object({ username, password, role: z.enum(ROLES).default('broadcaster') })
-  .strict();
-export type CreateUserBody = z.input<typeof createUserBodySchema>;
-
-const tag = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .min(1)
-  .max(LIMITS.tagMax)
-  .regex(/^[\p{L}\p{N}_-]+$/u, 'letters, digits, "_" and "-" only');
-const tags = z
-  .array(tag)
-  .max(LIMITS.tagsMax)
-  .transform((t) => [...new Set(t)]);
-const title = z.string().trim().min(1).max(LIMITS.titleMax);
-const description = z.string().max(LIMITS.descriptionMax);
-
-export const createStreamBodySchema = z
-  .object({
-    title,
-    description: description.default(''),
-    tags: tags.default([]),
-    visibility: z.enum(VISIBILITIES).default('public'),
-  })
-  .strict();
-export type CreateStreamBody = z.input<typeof createStreamBodySchema>;
-
-export const updateStreamBodySchema = z
-  .object({ title, description, tags, visibility: z.enum(VISIBILITIES) })
-  .partial()
-  .strict()
-  .refine((b) => Object.keys(b).length > 0, 'nothing to update');
-export type UpdateStreamBody = z.input<typeof updateStreamBodySchema>;
-
-export const listStreamsQuerySchema = z
-  .object({
-    status: z.enum(STREAM_STATUSES).optional(),
-    tag: tag.optional(),
-    q: z.string().trim().min(1).max(LIMITS.queryMax).optional(),
-    limit: z.coerce.number().int().min(1).max(100).default(50),
-    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
-  })
-  .strict();
-export type ListStreamsQuery = z.input<typeof listStreamsQuerySchema>;
+/** Stream and recording ids: 12 characters of base64url. */
+export const ID_PATTERN = /^[A-Za-z0-9_-]{12}$/;
 
 export interface PublicUser {
   id: string;
@@ -140,17 +82,6 @@ export interface ViewerTokenResponse {
   expiresAt: string;
 }
 
-export const recordingIdSchema = z.string().regex(/^[A-Za-z0-9_-]{12}$/, 'not a recording id');
-
-export const listRecordingsQuerySchema = z
-  .object({
-    streamId: streamIdSchema.optional(),
-    tag: tag.optional(),
-    limit: z.coerce.number().int().min(1).max(100).default(24),
-    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
-  })
-  .strict();
-
 /** A recording: one live session, kept as video on demand, with its stream's metadata. */
 export interface Recording {
   id: string;
@@ -167,6 +98,11 @@ export interface Recording {
   renditions: number[];
   sizeBytes: number;
   urls: { video: string; hls: string; poster: string };
+}
+
+/** `GET /api/media/capabilities`: the routers' RTP capabilities (load a mediasoup-client Device with them). */
+export interface MediaCapabilities {
+  routerRtpCapabilities: Record<string, unknown>;
 }
 
 /** `GET /api/recordings`. */

@@ -1,7 +1,7 @@
 /** The stream id of /watch/:id and /embed/:id, when the path holds a valid one. */
-import { streamIdSchema } from '../../shared/api.js';
+import { ID_PATTERN } from '../../shared/api.js';
 
 export function streamIdFromPath(path = location.pathname): string | undefined {
   const id = decodeURIComponent(path.split('/')[2] ?? '');
-  return streamIdSchema.safeParse(id).success ? id : undefined;
+  return ID_PATTERN.test(id) ? id : undefined;
 }

@@ -1,9 +1,9 @@
 /**
  * Plays an HLS URL in a <video>: hls.js where Media Source Extensions exist, the browser's own HLS (Safari,
  * iOS) otherwise. The returned handle detaches and frees everything, and (hls.js only) lets the viewer pick
- * a rendition.
+ * a rendition. hls.js (≈ 600 kB) is loaded on first use only: the live player starts with WebRTC and most
+ * viewers never need it.
  */
-import Hls from 'hls.js';
 
 export interface HlsPlayback {
   /** "hls.js" or "native". */
@@ -25,12 +25,19 @@ export interface AttachOptions {
   onLevelsChange?: () => void;
 }
 
-export function canPlayHls(video: HTMLVideoElement): boolean {
-  return Hls.isSupported() || video.canPlayType('application/vnd.apple.mpegurl') !== '';
+/** Media Source Extensions with H.264 + AAC: what hls.js needs (its own isSupported(), without loading it). */
+function mseSupported(): boolean {
+  const MS = (globalThis as { ManagedMediaSource?: typeof MediaSource }).ManagedMediaSource ?? globalThis.MediaSource;
+  return typeof MS?.isTypeSupported === 'function' && MS.isTypeSupported('video/mp4; codecs="avc1.42E01E,mp4a.40.2"');
 }
 
-export function attachHls(video: HTMLVideoElement, url: string, opts: AttachOptions): HlsPlayback {
-  if (Hls.isSupported()) {
+export function canPlayHls(video: HTMLVideoElement): boolean {
+  return mseSupported() || video.canPlayType('application/vnd.apple.mpegurl') !== '';
+}
+
+export async function attachHls(video: HTMLVideoElement, url: string, opts: AttachOptions): Promise<HlsPlayback> {
+  if (mseSupported()) {
+    const { default: Hls } = await import('hls.js');
     const hls = new Hls({
       lowLatencyMode: false,
       liveSyncDurationCount: 1.5,

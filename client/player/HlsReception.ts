@@ -73,7 +73,7 @@ export class HlsReception {
     // A MediaStream left in srcObject would win over the MediaSource that hls.js attaches.
     this.#video.srcObject = null;
     let levelsKnown = false;
-    const playback = attachHls(this.#video, this.url, {
+    const playback: HlsPlayback = await attachHls(this.#video, this.url, {
       live: true,
       onLevelsChange: () => {
         if (!levelsKnown && this.#level !== null) playback.setLevel(this.#level);
@@ -87,6 +87,7 @@ export class HlsReception {
         this.#timer = setTimeout(() => void this.#waitAndAttach(), RESTART_MS);
       },
     });
+    if (this.#closed) return playback.destroy();
     this.#playback = playback;
     playOrMute(this.#video);
   }

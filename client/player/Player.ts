@@ -16,8 +16,8 @@
  * Every change (join, server events, a failed transport) only records what the broadcast is now; one
  * serialized sync loop then makes the Reception match it, so events arriving mid-way are never lost.
  */
-import { Device, type types } from 'mediasoup-client';
-import type { BroadcastInfo, JoinResult, StreamInfo } from '../../shared/signaling.js';
+import type { Device } from 'mediasoup-client';
+import type { BroadcastInfo, JoinResult, StreamInfo, TransportInfo } from '../../shared/signaling.js';
 import { errorCode, OnAirClientError, toError, type ClientErrorCode } from '../common/errors.js';
 import { TypedEmitter } from '../common/TypedEmitter.js';
 import { canPlayHls } from '../hls/attachHls.js';
@@ -33,9 +33,11 @@ import {
   type ModePreference,
   type PlaybackMode,
 } from './delivery.js';
+import { fetchRouterCapabilities, loadDevice } from './device.js';
 import { HlsReception } from './HlsReception.js';
 import { readPlaybackStats, readVideoStats, type PlaybackStats } from './playbackStats.js';
 import { Reception } from './Reception.js';
+import { markOnce } from './timeline.js';
 import { layerNames } from './stateLabels.js';
 
 export type PlayerState = 'connecting' | 'waiting' | 'live' | 'reconnecting' | 'ended' | 'error';
@@ -89,8 +91,8 @@ export class Player extends TypedEmitter<PlayerEvents> {
   readonly #token: string | undefined;
   readonly #signaling: SignalingClient;
   readonly #connectTimeoutMs: number;
-  /** Created when WebRTC is first needed (the constructor throws in browsers without WebRTC). */
-  #device: Device | undefined;
+  /** Loading from start() in WebRTC mode, else when WebRTC is first needed; undefined inside: no WebRTC. */
+  #device: Promise<Device | undefined> | undefined;
   #routerRtpCapabilities: JoinResult['routerRtpCapabilities'] | undefined;
   #hlsPath: string;
   #mode: PlaybackMode;
@@ -161,6 +163,11 @@ export class Player extends TypedEmitter<PlayerEvents> {
   }
 
   start(): void {
+    markOnce('start');
+    if (this.#mode === 'webrtc') {
+      this.#device = loadDevice(fetchRouterCapabilities());
+      this.#device.catch(() => undefined); // a failure is handled where it is awaited (#loadedDevice)
+    }
     const s = this.#signaling;
     const mine = (e: { streamId: string }) => e.streamId === this.streamId;
     const onVideo = (event: string, fn: () => void) => {
@@ -170,7 +177,10 @@ export class Player extends TypedEmitter<PlayerEvents> {
     onVideo('playing', () => this.emit('playing'));
     onVideo('pause', () => this.emit('paused'));
     this.#subscriptions.push(
-      s.on('connect', () => void this.#join()),
+      s.on('connect', () => {
+        markOnce('socket-connected');
+        void this.#join();
+      }),
       s.on('disconnect', () => this.#onDisconnect()),
       s.on('broadcast:producers', ({ streamId, ...broadcast }) => {
         if (streamId !== this.streamId) return;
@@ -284,6 +294,7 @@ export class Player extends TypedEmitter<PlayerEvents> {
     try {
       const joined = await this.#signaling.request('viewer:join', { streamId: this.streamId, ...(this.#token ? { token: this.#token } : {}) });
       if (this.#closed) return;
+      markOnce('joined');
       this.#routerRtpCapabilities = joined.routerRtpCapabilities;
       this.#hlsPath = joined.delivery.hls;
       this.#stream = joined.stream;
@@ -362,36 +373,42 @@ export class Player extends TypedEmitter<PlayerEvents> {
     if (missing.length > 0) {
       let reception = this.#reception;
       if (!reception) {
+        // The server's transport and the Device's capabilities (a local RTCPeerConnection probe) at once.
+        const creating = Reception.createTransport(this.#signaling);
+        creating.catch(() => undefined); // awaited below, unless the browser cannot do WebRTC
         const device = await this.#loadedDevice();
         if (!device) return this.#fallBack('unsupported');
+        let info: TransportInfo;
         try {
-          reception = await Reception.open(this.#signaling, device, b.session, {
-            connectTimeoutMs: this.#connectTimeoutMs,
-            onFailed: () => this.#scheduleSync(),
-            onUnreachable: () => {
-              if (this.#reception === reception) this.#fallBack('unreachable');
-            },
-          });
+          info = await creating;
         } catch (err) {
           if (errorCode(err) === 'too_many_requests') return this.#fallBack('full');
           throw err;
         }
+        markOnce('transport-ready');
+        reception = Reception.open(info, this.#signaling, device, b.session, {
+          connectTimeoutMs: this.#connectTimeoutMs,
+          onFailed: () => this.#scheduleSync(),
+          onUnreachable: () => {
+            if (this.#reception === reception) this.#fallBack('unreachable');
+          },
+        });
         if (generation !== this.#generation || this.#closed || this.#mode !== 'webrtc') return reception.close();
         this.#reception = reception;
         // WebRTC is granted: HLS (if the viewer is switching from it) stops now.
         this.#dropHls();
       }
-      for (const producer of missing) {
-        if (generation !== this.#generation || reception.closed) return;
-        try {
-          await reception.consume(producer);
-        } catch (err) {
-          if (STALE.has(errorCode(err))) continue;
-          throw err;
-        }
-        this.#afterChange();
-        if (producer.kind === 'video') await this.#applyQuality(false);
-      }
+      // Every missing producer at once (one SDP negotiation, requests in parallel): the first frame needs
+      // the whole set, and each round trip adds to the viewer's wait.
+      const receiving = reception;
+      const errors = await receiving.consumeAll(missing, () => {
+        markOnce('tracks');
+        if (generation === this.#generation && !receiving.closed) this.#afterChange();
+      });
+      if (generation !== this.#generation || reception.closed) return;
+      const failure = errors.find((err) => !STALE.has(errorCode(err)));
+      if (failure) throw failure;
+      if (missing.some((p) => p.kind === 'video')) await this.#applyQuality(false);
     }
     if (b.producers.length === 0) this.#dropHls();
     this.#afterChange();
@@ -399,14 +416,16 @@ export class Player extends TypedEmitter<PlayerEvents> {
 
   /** The mediasoup-client Device, loaded with the routers' capabilities; undefined without WebRTC support. */
   async #loadedDevice(): Promise<Device | undefined> {
-    try {
-      this.#device ??= new Device();
-      if (!this.#device.loaded) await this.#device.load({ routerRtpCapabilities: this.#routerRtpCapabilities as unknown as types.RtpCapabilities });
-      return this.#device;
-    } catch (err) {
-      if (err instanceof Error && err.name === 'UnsupportedError') return undefined;
-      throw err;
+    const early = this.#device;
+    if (early) {
+      try {
+        return await early;
+      } catch {
+        // The capabilities could not be fetched early: load with the ones the join gave.
+        if (this.#device === early) this.#device = undefined;
+      }
     }
+    return (this.#device ??= loadDevice(this.#routerRtpCapabilities ?? {}));
   }
 
   /**

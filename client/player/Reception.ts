@@ -6,8 +6,9 @@
  * `close()` is idempotent and closes the consumers with the transport.
  */
 import type { Device, types } from 'mediasoup-client';
-import type { ConsumerInfo, ProducerInfo } from '../../shared/signaling.js';
+import type { ConsumerInfo, ProducerInfo, TransportInfo } from '../../shared/signaling.js';
 import type { SignalingClient } from '../signaling/SignalingClient.js';
+import { markOnce } from './timeline.js';
 
 export interface ReceptionCallbacks {
   /** ICE or DTLS failed after connecting: replace this Reception. */
@@ -41,11 +42,16 @@ export class Reception {
   }
 
   /**
-   * Creates the receive transport on the server and in the browser. Fails with 'too_many_requests' when the
-   * stream has all the WebRTC viewers it takes.
+   * Asks the server for a receive transport (`transport:create`). Fails with 'too_many_requests' when the
+   * stream has all the WebRTC viewers it takes. Separate from open() so that the Player can ask while its
+   * Device loads.
    */
-  static async open(signaling: SignalingClient, device: Device, session: string, callbacks: ReceptionCallbacks): Promise<Reception> {
-    const info = await signaling.request('transport:create', { direction: 'recv' });
+  static createTransport(signaling: SignalingClient): Promise<TransportInfo> {
+    return signaling.request('transport:create', { direction: 'recv' });
+  }
+
+  /** The browser's side of the server's receive transport `info`. */
+  static open(info: TransportInfo, signaling: SignalingClient, device: Device, session: string, callbacks: ReceptionCallbacks): Reception {
     const transport = device.createRecvTransport({
       id: info.id,
       iceParameters: info.iceParameters as types.IceParameters,
@@ -64,6 +70,7 @@ export class Reception {
     });
     transport.on('connectionstatechange', (state) => {
       if (state === 'connected') {
+        markOnce('transport-connected');
         reception.#connected = true;
         clearTimeout(reception.#connectTimer);
       }
@@ -99,22 +106,40 @@ export class Reception {
     return undefined;
   }
 
-  /** Receives a producer: `consume` (paused on the server), the local consumer, then `consumer:resume`. */
-  async consume(producer: ProducerInfo): Promise<void> {
-    const info = await this.#signaling.request('consume', {
-      producerId: producer.id,
-      rtpCapabilities: this.#device.recvRtpCapabilities as unknown as Record<string, unknown>,
+  /**
+   * Receives producers: `consume` for each (in parallel; paused on the server), then the local consumers all
+   * in the same tick, which mediasoup-client negotiates in one SDP exchange, then `consumer:resume` for each.
+   * `onTrack` runs as soon as the tracks exist (before the resumes), so that the <video> has them when the
+   * first frame arrives. Resolves with the errors of the producers that could not be received.
+   */
+  async consumeAll(producers: readonly ProducerInfo[], onTrack: () => void): Promise<unknown[]> {
+    const errors: unknown[] = [];
+    const rtpCapabilities = this.#device.recvRtpCapabilities as unknown as Record<string, unknown>;
+    const asked = await Promise.allSettled(producers.map((p) => this.#signaling.request('consume', { producerId: p.id, rtpCapabilities })));
+    const infos: ConsumerInfo[] = [];
+    for (const r of asked) r.status === 'fulfilled' ? infos.push(r.value) : errors.push(r.reason);
+    if (this.#closed) return errors;
+    const made = await Promise.allSettled(
+      infos.map((info) =>
+        this.#transport.consume({
+          id: info.id,
+          producerId: info.producerId,
+          kind: info.kind,
+          rtpParameters: info.rtpParameters as unknown as types.RtpParameters,
+        }),
+      ),
+    );
+    const resumes: Promise<unknown>[] = [];
+    made.forEach((r, i) => {
+      if (r.status === 'rejected') return void errors.push(r.reason);
+      const consumer = r.value;
+      if (this.#closed) return consumer.close();
+      this.#received.set(infos[i]!.producerId, { consumer, info: infos[i]! });
+      resumes.push(this.#signaling.request('consumer:resume', { consumerId: consumer.id }));
     });
-    if (this.#closed) return;
-    const consumer = await this.#transport.consume({
-      id: info.id,
-      producerId: info.producerId,
-      kind: info.kind,
-      rtpParameters: info.rtpParameters as unknown as types.RtpParameters,
-    });
-    if (this.#closed) return consumer.close();
-    this.#received.set(producer.id, { consumer, info });
-    await this.#signaling.request('consumer:resume', { consumerId: consumer.id });
+    if (resumes.length > 0) onTrack();
+    for (const r of await Promise.allSettled(resumes)) if (r.status === 'rejected') errors.push(r.reason);
+    return errors;
   }
 
   /** The server closed a consumer (its producer went away). */

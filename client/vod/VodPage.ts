@@ -35,7 +35,7 @@ export async function startVodPage(recordingId: string, token: string | undefine
     status.hidden = false;
     return;
   }
-  attachHls(video, rec.urls.hls + q, {
+  await attachHls(video, rec.urls.hls + q, {
     live: false,
     onFatalError: (message) => {
       status.textContent = message;

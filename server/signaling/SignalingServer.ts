@@ -7,15 +7,8 @@
 import type http from 'node:http';
 import { Server, type Socket } from 'socket.io';
 import type { ZodError } from 'zod';
-import {
-  handshakeAuthSchema,
-  requestSchemas,
-  type Ack,
-  type ClientEvents,
-  type RequestName,
-  type RequestResults,
-  type ServerEvents,
-} from '../../shared/signaling.js';
+import type { Ack, ClientEvents, RequestName, RequestResults, ServerEvents } from '../../shared/signaling.js';
+import { handshakeAuthSchema, requestSchemas } from '../../shared/signalingSchemas.js';
 import { TokenError, type AccessClaims } from '../auth/tokens.js';
 import type { Services } from '../http/Services.js';
 import type { Broadcasts } from '../live/Broadcasts.js';

@@ -6,7 +6,7 @@
  */
 import crypto from 'node:crypto';
 import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import { streamIdSchema } from '../../shared/api.js';
+import { streamIdSchema } from '../../shared/apiSchemas.js';
 import { ApiError } from '../http/ApiError.js';
 import { BroadcastConflictError } from '../live/Broadcasts.js';
 import type { KeyedRateLimiter } from '../limits/KeyedRateLimiter.js';

@@ -271,6 +271,17 @@ describe('streams', () => {
   });
 });
 
+describe('GET /api/media/capabilities', () => {
+  it('gives anyone the routers\' RTP capabilities, the same as a viewer:join', async () => {
+    const r = await s.api('GET', '/api/media/capabilities');
+    expect(r.status).toBe(200);
+    expect(r.headers.get('cache-control')).toBe('public, max-age=60');
+    const caps = (r.body as { routerRtpCapabilities: { codecs: { mimeType: string }[] } }).routerRtpCapabilities;
+    expect(caps.codecs.map((c) => c.mimeType)).toEqual(expect.arrayContaining(['audio/opus', 'video/VP8', 'video/H264']));
+    expect(caps).toEqual(JSON.parse(JSON.stringify(s.pool.rtpCapabilities)));
+  });
+});
+
 describe('unknown routes', () => {
   it('answers 404 JSON under /api', async () => {
     const r = await s.api('GET', '/api/nothing/here');

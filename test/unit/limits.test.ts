@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LoginThrottle } from '../../server/auth/LoginThrottle.js';
 import { Coalescer } from '../../server/limits/Coalescer.js';
 import { KeyedRateLimiter } from '../../server/limits/KeyedRateLimiter.js';
-import { isBoundedJson, requestSchemas } from '../../shared/signaling.js';
+import { isBoundedJson, requestSchemas } from '../../shared/signalingSchemas.js';
 
 describe('KeyedRateLimiter', () => {
   it('gives each key its own bucket: a burst, then the rate, with the wait in whole seconds', () => {

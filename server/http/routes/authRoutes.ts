@@ -1,6 +1,7 @@
 /** POST /api/auth/login: username + password → access token. Failed attempts are slowed down. */
 import { Router } from 'express';
-import { loginBodySchema, type LoginResponse } from '../../../shared/api.js';
+import type { LoginResponse } from '../../../shared/api.js';
+import { loginBodySchema } from '../../../shared/apiSchemas.js';
 import { verifyPassword } from '../../auth/passwords.js';
 import { ApiError } from '../ApiError.js';
 import { publicUser } from '../presenters.js';

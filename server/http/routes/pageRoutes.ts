@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import express, { Router, type Response } from 'express';
-import { streamIdSchema } from '../../../shared/api.js';
+import { streamIdSchema } from '../../../shared/apiSchemas.js';
 import { PUBLIC_DIR } from '../../paths.js';
 import { ApiError } from '../ApiError.js';
 

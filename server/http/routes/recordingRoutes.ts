@@ -5,7 +5,8 @@
  *   DELETE /api/recordings/:id    owner or admin; removes its files                 → 204
  */
 import { Router, type Request } from 'express';
-import { listRecordingsQuerySchema, recordingIdSchema, type Recording } from '../../../shared/api.js';
+import type { Recording } from '../../../shared/api.js';
+import { listRecordingsQuerySchema, recordingIdSchema } from '../../../shared/apiSchemas.js';
 import { canManage, canWatch } from '../../auth/access.js';
 import type { HlsService } from '../../hls/HlsService.js';
 import type { RecordingRecord, RecordingStore } from '../../store/RecordingStore.js';

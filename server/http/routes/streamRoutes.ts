@@ -10,14 +10,8 @@
  *   POST   /api/streams/:id/viewer-token token for a private stream (owner)  → { token, expiresAt }
  */
 import { Router, type Request } from 'express';
-import {
-  createStreamBodySchema,
-  listStreamsQuerySchema,
-  streamIdSchema,
-  updateStreamBodySchema,
-  type StreamList,
-  type ViewerTokenResponse,
-} from '../../../shared/api.js';
+import type { StreamList, ViewerTokenResponse } from '../../../shared/api.js';
+import { createStreamBodySchema, listStreamsQuerySchema, streamIdSchema, updateStreamBodySchema } from '../../../shared/apiSchemas.js';
 import { canManage, canWatch } from '../../auth/access.js';
 import { TokenError } from '../../auth/tokens.js';
 import type { StreamRecord } from '../../store/StreamStore.js';

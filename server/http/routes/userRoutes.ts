@@ -1,6 +1,6 @@
 /** Accounts: admins create users; anyone signed in reads their own account. */
 import { Router } from 'express';
-import { createUserBodySchema } from '../../../shared/api.js';
+import { createUserBodySchema } from '../../../shared/apiSchemas.js';
 import { hashPassword } from '../../auth/passwords.js';
 import { ApiError } from '../ApiError.js';
 import { authenticate, requireRole } from '../middleware/auth.js';
