@@ -133,7 +133,9 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, config.host, () => {
+    // A deep accept queue (Node's default is 511): a storm of viewers arriving while the event loop is busy
+    // waits in the kernel instead of being dropped and retried by the clients seconds later.
+    server.listen({ port: config.port, host: config.host, backlog: 4096 }, () => {
       server.off('error', reject);
       resolve();
     });

@@ -126,6 +126,6 @@ export class SignalingClient {
 
 /** The handshake refusal `"<code>: <message>"` from the server's middleware, as a typed error. */
 function refusal(err: Error): OnAirClientError {
-  const m = /^(unauthorized|bad_request|forbidden): (.*)$/.exec(err.message);
+  const m = /^(unauthorized|bad_request|forbidden|too_many_requests): (.*)$/.exec(err.message);
   return m ? new OnAirClientError(m[1] as 'unauthorized', m[2]!) : new OnAirClientError('network', `cannot connect to the server: ${err.message}`);
 }

@@ -62,6 +62,12 @@ const envSchema = z.object({
   ONAIR_HLS_PRESET: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium']).default(DEFAULTS.hlsPreset),
   ONAIR_HLS_LIVE_WINDOW: z.coerce.number().int().min(3).max(100).default(DEFAULTS.hlsLiveWindow),
   ONAIR_MAX_WEBRTC_VIEWERS: z.coerce.number().int().min(0).max(1_000_000).default(DEFAULTS.maxWebrtcViewers),
+  ONAIR_MAX_SOCKETS_PER_ADDRESS: z.coerce
+    .number({ invalid_type_error: 'ONAIR_MAX_SOCKETS_PER_ADDRESS must be a number' })
+    .int('ONAIR_MAX_SOCKETS_PER_ADDRESS must be an integer')
+    .min(1, 'ONAIR_MAX_SOCKETS_PER_ADDRESS must be at least 1')
+    .max(1_000_000)
+    .default(DEFAULTS.maxSocketsPerAddress),
   LOG_LEVEL: z.enum(LOG_LEVELS).default(DEFAULTS.logLevel),
   MEDIASOUP_WORKER_BIN: z.string().min(1).optional(),
 });
@@ -96,6 +102,8 @@ export interface Config {
   };
   /** WebRTC viewers per stream; beyond, viewers are told to use HLS. */
   maxWebrtcViewers: number;
+  /** Signaling sockets open at once from one client address; the next are refused until one closes. */
+  maxSocketsPerAddress: number;
   logLevel: (typeof LOG_LEVELS)[number];
   workerBin: string | undefined;
   accessTokenTtlSeconds: number;
@@ -143,6 +151,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       portMax: DEFAULTS.hlsPortMax,
     },
     maxWebrtcViewers: e.ONAIR_MAX_WEBRTC_VIEWERS,
+    maxSocketsPerAddress: e.ONAIR_MAX_SOCKETS_PER_ADDRESS,
     logLevel: e.LOG_LEVEL,
     workerBin: e.MEDIASOUP_WORKER_BIN,
     accessTokenTtlSeconds: DEFAULTS.accessTokenTtlSeconds,

@@ -22,6 +22,14 @@ export const DEFAULTS = {
   hlsPortMax: 31000,
   /** WebRTC viewers per stream before new viewers are sent to HLS. */
   maxWebrtcViewers: 500,
+  /**
+   * Signaling sockets open at once from one client address. Every viewer page holds one, so an office or a
+   * school behind one NAT address needs as many as it has people watching: 200 covers a large office watching
+   * together, while one attacker's address is held to 200 sockets: about 5 MB of server memory (an idle
+   * viewer socket costs ~26 KiB of RSS, `npm run bench -- --only=signaling`). An all-hands behind one address
+   * needs it raised.
+   */
+  maxSocketsPerAddress: 200,
   /** Lifetime of API access tokens. */
   accessTokenTtlSeconds: 12 * 3600,
   /** Lifetime of viewer tokens for private streams. */

@@ -2,7 +2,8 @@
  * socket.io signaling. Every request is validated with its schema from shared/signaling.ts, rate-limited per
  * socket, and answered by an ack `{ ok, data }` or `{ ok: false, error, message }`; a handler that throws
  * never crashes the server. Broadcast events (producers, reconnecting, ended, viewer counts) fan out to the
- * room of the stream; viewer counts at most twice a second per stream.
+ * room of the stream; viewer counts at most twice a second per stream. One client address may hold at most
+ * `maxSocketsPerAddress` sockets at once.
  */
 import type http from 'node:http';
 import { Server, type Socket } from 'socket.io';
@@ -10,6 +11,7 @@ import type { ZodError } from 'zod';
 import type { Ack, ClientEvents, RequestName, RequestResults, ServerEvents } from '../../shared/signaling.js';
 import { handshakeAuthSchema, requestSchemas } from '../../shared/signalingSchemas.js';
 import { TokenError, type AccessClaims } from '../auth/tokens.js';
+import { clientAddress } from '../http/clientAddress.js';
 import type { Services } from '../http/Services.js';
 import type { Broadcasts } from '../live/Broadcasts.js';
 import type { Logger } from '../log/logger.js';
@@ -17,6 +19,7 @@ import type { WorkerPool } from '../media/WorkerPool.js';
 import { broadcasterHandlers } from './broadcasterHandlers.js';
 import { Peer } from './Peer.js';
 import { Coalescer } from '../limits/Coalescer.js';
+import { KeyedConcurrencyLimit } from '../limits/KeyedConcurrencyLimit.js';
 import { TokenBucket } from '../limits/TokenBucket.js';
 import { SignalingError } from './SignalingError.js';
 import { viewerHandlers } from './viewerHandlers.js';
@@ -55,9 +58,13 @@ const EVENT_RATE = 20;
 const EVENT_BURST = 60;
 /** A stream's viewer count goes to its room at most this often (the latest count, at the end of a burst). */
 const VIEWER_COUNT_INTERVAL_MS = 500;
+/** At shutdown, how long sockets may take to send what they still hold. */
+const FLUSH_TIMEOUT_MS = 1000;
 
 export class SignalingServer {
   readonly io: OnAirIo;
+  /** Open sockets per client address (the address express's req.ip gives, see clientAddress). */
+  readonly socketsPerAddress: KeyedConcurrencyLimit;
   readonly #deps: SignalingDeps;
   readonly #handlers: Handlers;
   readonly #viewerCounts = new Coalescer<number>(VIEWER_COUNT_INTERVAL_MS, (streamId, count) =>
@@ -67,6 +74,7 @@ export class SignalingServer {
   constructor(server: http.Server, deps: SignalingDeps) {
     this.#deps = deps;
     this.#handlers = { ...viewerHandlers, ...broadcasterHandlers };
+    this.socketsPerAddress = new KeyedConcurrencyLimit(deps.services.config.maxSocketsPerAddress);
     this.io = new Server(server, {
       serveClient: false,
       maxHttpBufferSize: 256 * 1024,
@@ -90,14 +98,49 @@ export class SignalingServer {
       socket.data.peer = new Peer(socket.id);
       next();
     });
+    // Last, so that a place is taken only by a socket that is about to connect.
+    this.io.use((socket, next) => this.#admitPerAddress(socket, next));
     this.io.on('connection', (socket) => this.#onConnection(socket));
     this.#fanOut();
   }
 
   async close(): Promise<void> {
     this.#viewerCounts.close();
-    // Tell clients first, then disconnect them (their peers close their media).
+    // socket.io's close discards what a socket has not handed to its transport yet, such as the
+    // `broadcast:ended` sent a moment ago by the shutdown: close each socket on its own first, which sends
+    // its buffer before closing (bounded, for a client that does not read).
+    const flushed = [...this.io.of('/').sockets.values()].map(
+      (socket) =>
+        new Promise<void>((resolve) => {
+          socket.conn.once('close', () => resolve());
+          socket.disconnect(true);
+        }),
+    );
+    await Promise.race([Promise.all(flushed), new Promise((resolve) => setTimeout(resolve, FLUSH_TIMEOUT_MS).unref())]);
     await new Promise<void>((resolve) => this.io.close(() => resolve()));
+  }
+
+  /**
+   * Takes one of the address's places, or refuses the socket (socket.io-client gets `connect_error` with the
+   * message and does not retry by itself). The place is given back once: when the socket disconnects, or
+   * when its connection closes before the socket got connected (socket.io then never says `disconnect`).
+   */
+  #admitPerAddress(socket: OnAirSocket, next: (err?: Error) => void): void {
+    const address = clientAddress(socket.request);
+    if (!this.socketsPerAddress.acquire(address)) {
+      this.#deps.logger.debug({ component: 'signaling', address }, 'socket refused: too many from its address');
+      return next(new Error(`too_many_requests: too many connections from your address (at most ${this.socketsPerAddress.max})`));
+    }
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      this.socketsPerAddress.release(address);
+      socket.conn.off('close', release);
+    };
+    socket.once('disconnect', release);
+    socket.conn.once('close', release);
+    next();
   }
 
   #onConnection(socket: OnAirSocket): void {

@@ -89,7 +89,8 @@ let baseline: { sockets: number; listeners: number[]; resources: Record<string, 
 let memBefore: NodeJS.MemoryUsage;
 
 beforeAll(async () => {
-  s = await startTestServer({ ONAIR_HLS: 'off', ONAIR_MAX_WEBRTC_VIEWERS: String(VIEWERS) });
+  // Every viewer connects from 127.0.0.1: the per-address socket limit is raised above all of them at once.
+  s = await startTestServer({ ONAIR_HLS: 'off', ONAIR_MAX_WEBRTC_VIEWERS: String(VIEWERS), ONAIR_MAX_SOCKETS_PER_ADDRESS: String(2 * VIEWERS) });
   const bob = await s.broadcaster('bob');
   streamId = (await s.api('POST', '/api/streams', { token: bob, body: { title: 'Load' } })).body.id;
   publisher = await connect(s.url, bob);
@@ -166,6 +167,7 @@ describe(`${VIEWERS} viewers`, () => {
       expect((await b.router.dump()).transportIds).toEqual([sendTransportId]);
       expect(b.receiverCount).toBe(0);
       expect(s.signaling.io.engine.clientsCount).toBe(baseline.sockets);
+      expect(s.signaling.socketsPerAddress.held('127.0.0.1')).toBe(baseline.sockets);
       expect(s.signaling.io.of('/').adapter.rooms.get(streamRoom(streamId))?.size).toBe(2);
       expect(listenerTotal()).toEqual(baseline.listeners);
       // Timers and sockets of this process (server and clients): as before, give or take a few in flight.

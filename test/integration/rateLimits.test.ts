@@ -1,20 +1,24 @@
 /**
  * Rate limits under a flood: stream creation per user, failed logins per username and per address (in
- * parallel, not just one after another), signaling events per socket. The flood gets 429 / an error ack;
- * everyone else is still served while it goes on.
+ * parallel, not just one after another), signaling events per socket, sockets open per address. The flood
+ * gets 429 / an error ack / a refused connection; everyone else is still served while it goes on.
  */
+import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../server/config/defaults.js';
 import { connect, type TestSocket } from '../helpers/signalingClient.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
+import { until } from '../helpers/until.js';
 
 let s: TestServer;
 let ann: string;
 let bob: string;
 const open: TestSocket[] = [];
+/** Small, so that a test can fill an address's places. */
+const SOCKETS_PER_ADDRESS = 5;
 
 beforeAll(async () => {
-  s = await startTestServer({ ONAIR_HLS: 'off' });
+  s = await startTestServer({ ONAIR_HLS: 'off', ONAIR_MAX_SOCKETS_PER_ADDRESS: String(SOCKETS_PER_ADDRESS) });
   ann = await s.broadcaster('ann');
   bob = await s.broadcaster('bob');
 });
@@ -99,5 +103,55 @@ describe('signaling events', () => {
     // The flooder is still connected and served again once its bucket refills.
     await new Promise((r) => setTimeout(r, 200));
     expect(await flooder.request('viewer:leave', {})).toMatchObject({ ok: true });
+  });
+});
+
+describe('sockets per address', () => {
+  const N = SOCKETS_PER_ADDRESS;
+  const refusal = `too_many_requests: too many connections from your address (at most ${N})`;
+  /** A socket as if from `address` (via the proxy on loopback): connected, or the message it was refused with. */
+  const attempt = (address: string) =>
+    new Promise<{ socket?: Socket; refused?: string }>((resolve) => {
+      const socket = io(s.url, { transports: ['websocket'], reconnection: false, forceNew: true, extraHeaders: from(address) });
+      socket.once('connect', () => resolve({ socket }));
+      socket.once('connect_error', (err) => {
+        socket.close();
+        resolve({ refused: err.message });
+      });
+    });
+  const held = (address: string) => s.signaling.socketsPerAddress.held(address);
+
+  it(`admits ${N} sockets from one address, refuses the next with a clear message, and admits again once one has left`, async () => {
+    const first = await Promise.all(Array.from({ length: N }, () => attempt('203.0.113.50')));
+    expect(first.map((r) => r.refused)).toEqual(Array(N).fill(undefined));
+    expect(await attempt('203.0.113.50')).toEqual({ refused: refusal });
+    // Another address, and the test's own (a proxy on this host with no X-Forwarded-For), are not affected.
+    const other = await attempt('198.51.100.50');
+    expect(other.socket?.connected).toBe(true);
+    const local = await connect(s.url);
+    expect(local.connected).toBe(true);
+    expect(held('203.0.113.50')).toBe(N);
+
+    first[0]!.socket!.disconnect();
+    await until('the leaving socket to give its place back', () => held('203.0.113.50') === N - 1);
+    const again = await attempt('203.0.113.50');
+    expect(again.socket?.connected).toBe(true);
+    expect(await attempt('203.0.113.50')).toEqual({ refused: refusal });
+
+    // Every way of leaving gives the place back: a polite disconnect, or the connection just closing.
+    const rest = [...first.slice(1), again, other].map((r) => r.socket!);
+    rest.forEach((c, i) => (i % 2 ? c.disconnect() : c.io.engine.close()));
+    local.disconnect();
+    await until('every place to be given back', () => held('203.0.113.50') === 0 && held('198.51.100.50') === 0);
+  });
+
+  it(`admits exactly ${N} of a simultaneous burst from one address; nothing is left held afterwards`, async () => {
+    const burst = await Promise.all(Array.from({ length: N + 10 }, () => attempt('203.0.113.51')));
+    expect(burst.filter((r) => r.socket?.connected)).toHaveLength(N);
+    expect(burst.filter((r) => r.refused === refusal)).toHaveLength(10);
+    burst.forEach((r) => r.socket?.disconnect());
+    await until('every place to be given back', () => held('203.0.113.51') === 0);
+    // Only addresses with open sockets are tracked: the ones of these tests are forgotten.
+    expect(s.signaling.socketsPerAddress.size).toBe(held('127.0.0.1') > 0 ? 1 : 0);
   });
 });

@@ -11,6 +11,7 @@ describe('loadConfig', () => {
     expect(c.workers).toBeGreaterThanOrEqual(1);
     expect(c.embedOrigins).toEqual(['*']);
     expect(c.jwtSecret).toBeUndefined();
+    expect(c.maxSocketsPerAddress).toBe(200);
   });
 
   it('reads and converts every variable', () => {
@@ -21,8 +22,9 @@ describe('loadConfig', () => {
       ONAIR_PUBLIC_URL: 'https://live.example.com/',
       ONAIR_EMBED_ORIGINS: 'https://a.example, https://b.example',
       ONAIR_JWT_SECRET: 'x'.repeat(40),
+      ONAIR_MAX_SOCKETS_PER_ADDRESS: '1000',
     });
-    expect(c).toMatchObject({ port: 9000, workers: 3, rtcPort: 41000, publicUrl: 'https://live.example.com' });
+    expect(c).toMatchObject({ port: 9000, workers: 3, rtcPort: 41000, publicUrl: 'https://live.example.com', maxSocketsPerAddress: 1000 });
     expect(c.embedOrigins).toEqual(['https://a.example', 'https://b.example']);
   });
 
@@ -33,13 +35,13 @@ describe('loadConfig', () => {
   it('lists every bad variable in one error', () => {
     let err: unknown;
     try {
-      loadConfig({ PORT: 'eighty', ONAIR_ANNOUNCED_IP: 'not-an-ip', ONAIR_WORKERS: '0', ONAIR_JWT_SECRET: 'short' });
+      loadConfig({ PORT: 'eighty', ONAIR_ANNOUNCED_IP: 'not-an-ip', ONAIR_WORKERS: '0', ONAIR_JWT_SECRET: 'short', ONAIR_MAX_SOCKETS_PER_ADDRESS: '0' });
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(ConfigError);
     const msg = (err as Error).message;
-    for (const name of ['PORT', 'ONAIR_ANNOUNCED_IP', 'ONAIR_WORKERS', 'ONAIR_JWT_SECRET']) expect(msg).toContain(name);
+    for (const name of ['PORT', 'ONAIR_ANNOUNCED_IP', 'ONAIR_WORKERS', 'ONAIR_JWT_SECRET', 'ONAIR_MAX_SOCKETS_PER_ADDRESS']) expect(msg).toContain(name);
   });
 
   it('refuses a port range that runs past 65535', () => {

@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LoginThrottle } from '../../server/auth/LoginThrottle.js';
 import { Coalescer } from '../../server/limits/Coalescer.js';
+import { clientAddress, trustProxy } from '../../server/http/clientAddress.js';
+import { KeyedConcurrencyLimit } from '../../server/limits/KeyedConcurrencyLimit.js';
 import { KeyedRateLimiter } from '../../server/limits/KeyedRateLimiter.js';
 import { isBoundedJson, requestSchemas } from '../../shared/signalingSchemas.js';
 
@@ -76,5 +78,42 @@ describe('isBoundedJson (mediasoup parameters from clients)', () => {
     const dtls = { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: 'AB:CD' }] };
     expect(requestSchemas['transport:connect'].safeParse({ transportId: 't', dtlsParameters: dtls }).success).toBe(true);
     expect(requestSchemas['transport:connect'].safeParse({ transportId: 't', dtlsParameters: { ...dtls, role: 'c\ud800' } }).success).toBe(false);
+  });
+});
+
+describe('KeyedConcurrencyLimit', () => {
+  it('gives each key at most max places, takes them back, and forgets keys holding none', () => {
+    const limit = new KeyedConcurrencyLimit(2);
+    expect(limit.acquire('10.0.0.1')).toBe(true);
+    expect(limit.acquire('10.0.0.1')).toBe(true);
+    expect(limit.acquire('10.0.0.1')).toBe(false);
+    expect(limit.acquire('10.0.0.2')).toBe(true);
+    limit.release('10.0.0.1');
+    expect(limit.held('10.0.0.1')).toBe(1);
+    expect(limit.acquire('10.0.0.1')).toBe(true);
+    for (const key of ['10.0.0.1', '10.0.0.1', '10.0.0.2']) limit.release(key);
+    expect(limit.size).toBe(0);
+    expect(limit.held('10.0.0.1')).toBe(0);
+  });
+});
+
+describe('clientAddress (the socket handshake; express computes req.ip by the same rule)', () => {
+  const req = (remoteAddress: string, xff?: string) => ({ socket: { remoteAddress }, headers: xff === undefined ? {} : { 'x-forwarded-for': xff } }) as Parameters<typeof clientAddress>[0];
+
+  it('takes the client a proxy on this host names, walking back through loopback hops only', () => {
+    expect(clientAddress(req('127.0.0.1'))).toBe('127.0.0.1');
+    expect(clientAddress(req('127.0.0.1', '203.0.113.7'))).toBe('203.0.113.7');
+    expect(clientAddress(req('::ffff:127.0.0.1', '203.0.113.7'))).toBe('203.0.113.7');
+    expect(clientAddress(req('::1', ' 198.51.100.1 , 127.0.0.1'))).toBe('198.51.100.1');
+    // The client's own claim (the leftmost entry) is not believed past the first address that is not local.
+    expect(clientAddress(req('127.0.0.1', '10.9.9.9, 203.0.113.7'))).toBe('203.0.113.7');
+  });
+
+  it('ignores X-Forwarded-For from anyone not on this host', () => {
+    expect(clientAddress(req('203.0.113.7', '127.0.0.1'))).toBe('203.0.113.7');
+    expect(clientAddress(req('::ffff:203.0.113.7', '10.0.0.1'))).toBe('::ffff:203.0.113.7');
+    expect(trustProxy('10.0.0.1')).toBe(false);
+    expect(trustProxy('not an address')).toBe(false);
+    expect(trustProxy('127.8.8.8')).toBe(true);
   });
 });
