@@ -104,6 +104,11 @@ export interface ServerEvents {
   /** A consumer was closed by the server (its producer went away). */
   'consumer:closed': (e: { consumerId: string }) => void;
   'consumer:layerschange': (e: { consumerId: string; spatialLayer: number | null; temporalLayer: number | null }) => void;
+  /**
+   * The server lost your receive transport (the media worker carrying it died) while the broadcast goes on:
+   * create a new one (`transport:create`) and consume the producers again. Only for this socket's transports.
+   */
+  'transport:closed': (e: { transportId: string }) => void;
 }
 
 export type ClientEvents = {

@@ -213,6 +213,13 @@ export class Player extends TypedEmitter<PlayerEvents> {
         this.#attachTracks();
         this.#emitQuality();
       }),
+      // The server lost our receive transport (the media worker carrying it died); the broadcast goes on.
+      s.on('transport:closed', ({ transportId }) => {
+        if (this.#reception?.transportId !== transportId) return;
+        this.#dropReception();
+        this.#afterChange();
+        this.#scheduleSync();
+      }),
       s.on('consumer:layerschange', ({ consumerId, spatialLayer }) => {
         if (this.#reception?.video()?.consumerId !== consumerId) return;
         this.#currentLayer = spatialLayer;

@@ -88,6 +88,10 @@ export class Reception {
   get closed(): boolean {
     return this.#closed;
   }
+  /** The id of the receive transport (the server names it in `transport:closed`). */
+  get transportId(): string {
+    return this.#transport.id;
+  }
   /** The transport failed: replace this Reception. */
   get failed(): boolean {
     return this.#failed;

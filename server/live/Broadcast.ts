@@ -3,17 +3,22 @@
  * publisher's presence. When the publisher drops (socket lost, worker died) the broadcast waits in state
  * "reconnecting" for `graceMs`; the same publisher (same stream, owner's credentials) may resume it with new
  * producers, else it ends. `end()` closes the router, which closes every transport on it: viewers' too.
+ * Viewers receive on the router of the least-loaded worker (ViewerRouters: this router, or an edge router
+ * piped from it); the publisher, the HLS bridge and WHEP use this router.
  */
 import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import type { BroadcastState, ProducerInfo, Source } from '../../shared/signaling.js';
 import type { PooledRouter, WorkerPool } from '../media/WorkerPool.js';
+import { ViewerRouters, type LostReceiver, type ViewerTransportOptions } from './ViewerRouters.js';
 
 export interface BroadcastEvents {
   producers: [ProducerInfo[]];
   reconnecting: [{ graceMs: number }];
   ended: [{ reason: string }];
+  /** Receive transports closed because the worker of their edge router died: their viewers need new ones. */
+  receiverslost: [LostReceiver[]];
 }
 
 interface OwnedProducer {
@@ -27,6 +32,7 @@ export class Broadcast extends EventEmitter<BroadcastEvents> {
   /** A secret the publisher keeps to take its broadcast back after a drop (before the server notices). */
   readonly resumeKey = crypto.randomBytes(18).toString('base64url');
   #media: PooledRouter;
+  #viewers: ViewerRouters;
   #state: BroadcastState = 'live';
   #publisher: string | null;
   readonly #producers = new Map<string, OwnedProducer>();
@@ -46,6 +52,7 @@ export class Broadcast extends EventEmitter<BroadcastEvents> {
     this.#publisher = publisher;
     this.#pool = pool;
     this.#graceMs = graceMs;
+    this.#viewers = this.#viewerRoutersOf(media);
     this.#watchRouter();
   }
 
@@ -77,7 +84,22 @@ export class Broadcast extends EventEmitter<BroadcastEvents> {
     return this.#receivers.size;
   }
 
-  /** Counts a WebRTC receiver until `transport` closes. */
+  /** A viewer's receive transport, on the least-loaded worker. */
+  createViewerTransport(peerId: string, options: ViewerTransportOptions): Promise<types.WebRtcTransport> {
+    return this.#viewers.createTransport(peerId, options);
+  }
+
+  /** Whether a viewer's receive transport may consume `producerId` (waits for its pipe to an edge router). */
+  canConsume(transport: types.Transport, producerId: string, rtpCapabilities: types.RtpCapabilities): Promise<boolean> {
+    return this.#viewers.canConsume(transport, producerId, rtpCapabilities);
+  }
+
+  /** The routers viewers receive on: this broadcast's router first, then its edge routers. */
+  viewerRouters(): types.Router[] {
+    return this.#viewers.routers();
+  }
+
+  /** Counts a WebRTC receiver until `transport` closes (on whichever router it is). */
   addReceiver(peerId: string, transport: types.Transport): void {
     this.#receivers.add(peerId);
     transport.observer.once('close', () => this.#receivers.delete(peerId));
@@ -105,6 +127,7 @@ export class Broadcast extends EventEmitter<BroadcastEvents> {
   /** Registers a producer of the current publisher; it leaves the broadcast when it closes. */
   addProducer(producer: types.Producer, source: Source): void {
     this.#producers.set(producer.id, { producer, source });
+    this.#viewers.pipe(producer);
     producer.observer.once('close', () => {
       if (this.#producers.delete(producer.id) && !this.#ended) this.emit('producers', this.producerInfos());
     });
@@ -135,6 +158,7 @@ export class Broadcast extends EventEmitter<BroadcastEvents> {
     this.#publisher = publisher;
     if (this.#media.router.closed) {
       this.#media = await this.#pool.createRouter({ streamId: this.streamId });
+      this.#viewers = this.#viewerRoutersOf(this.#media);
       this.#watchRouter();
     }
     this.#state = 'live';
@@ -143,7 +167,8 @@ export class Broadcast extends EventEmitter<BroadcastEvents> {
 
   /**
    * Ends the broadcast: first runs the finishers (the HLS bridge stops ffmpeg while media still flows, which
-   * is the only time ffmpeg honours SIGINT), then closes the router and tells everyone. Idempotent.
+   * is the only time ffmpeg honours SIGINT), then closes the router (and with it the viewers' edge routers)
+   * and tells everyone. Idempotent.
    */
   end(reason: string): Promise<void> {
     if (this.#ending) return this.#ending;
@@ -162,6 +187,13 @@ export class Broadcast extends EventEmitter<BroadcastEvents> {
   addFinisher(finish: () => Promise<void>): () => void {
     this.#finishers.add(finish);
     return () => this.#finishers.delete(finish);
+  }
+
+  /** Viewer placement for one router of this broadcast (its edges close with it). */
+  #viewerRoutersOf(media: PooledRouter): ViewerRouters {
+    const viewers = new ViewerRouters(media, this.#pool, () => [...this.#producers.values()].map((p) => p.producer));
+    viewers.on('lost', (receivers) => this.emit('receiverslost', receivers));
+    return viewers;
   }
 
   #watchRouter(): void {

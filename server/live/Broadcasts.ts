@@ -10,11 +10,13 @@ import type { Logger } from '../log/logger.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
 import type { StreamStore } from '../store/StreamStore.js';
 import { Broadcast } from './Broadcast.js';
+import type { LostReceiver } from './ViewerRouters.js';
 
 export interface BroadcastsEvents {
   producers: [{ streamId: string; session: string; state: BroadcastState; producers: ProducerInfo[] }];
   reconnecting: [{ streamId: string; graceMs: number }];
   ended: [{ streamId: string; reason: string }];
+  receiverslost: [{ streamId: string; receivers: LostReceiver[] }];
   viewers: [{ streamId: string; count: number }];
   updated: [{ streamId: string }];
   started: [{ streamId: string; broadcast: Broadcast }];
@@ -125,6 +127,10 @@ export class Broadcasts extends EventEmitter<BroadcastsEvents> implements LiveSt
     b.on('reconnecting', ({ graceMs }) => {
       this.#logger.warn({ streamId, graceMs }, 'broadcaster dropped; waiting for them to come back');
       this.emit('reconnecting', { streamId, graceMs });
+    });
+    b.on('receiverslost', (receivers) => {
+      this.#logger.warn({ streamId, viewers: receivers.length }, 'a worker carrying viewers died; telling them to reconnect');
+      this.emit('receiverslost', { streamId, receivers });
     });
     b.once('ended', ({ reason }) => {
       this.#live.delete(streamId);

@@ -1,10 +1,16 @@
 /**
  * The mediasoup worker pool: one worker per core, each with a WebRtcServer on its own port (UDP + TCP), so
- * every WebRTC transport of a worker shares one port. Routers go to the least-loaded worker. A worker that
- * dies is logged, replaced on the same port, and the owners of its routers are told through
- * `routerlost` (their routers are already closed by then).
+ * every WebRTC transport of a worker shares one port. The pool counts each worker's load (its routers,
+ * transports and consumers, from mediasoup's observers) so that new routers and viewers go to the
+ * least-loaded worker. A worker that dies is logged, replaced on the same port, and the owners of its
+ * routers are told through `workerdied` (their routers are already closed by then).
+ *
+ * A worker that is alive but stops answering (stuck, or stopped with SIGSTOP) would be worse than a dead one:
+ * mediasoup 3.12's Channel has no request timeout, so every request to it (a viewer's transport, a consume)
+ * would wait forever. A watchdog asks each worker for its resource usage every `watchdog.intervalMs`; one that
+ * has not answered within `watchdog.timeoutMs` is killed, and so replaced like any dead worker.
  */
-import { EventEmitter } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
 import type { Logger } from '../log/logger.js';
@@ -18,7 +24,15 @@ export interface WorkerPoolOptions {
   firstPort: number;
   logger: Logger;
   logLevel?: types.WorkerLogLevel;
+  /** Liveness probes of each worker (defaults: DEFAULT_WATCHDOG). */
+  watchdog?: { intervalMs: number; timeoutMs: number };
 }
+
+/**
+ * A probe every 5 s, 10 s to answer: a worker busy forwarding to a thousand viewers answers in milliseconds;
+ * one that takes 10 s is not serving its viewers anyway.
+ */
+export const DEFAULT_WATCHDOG = { intervalMs: 5000, timeoutMs: 10_000 } as const;
 
 export interface PooledRouter {
   router: types.Router;
@@ -31,9 +45,15 @@ interface Slot {
   worker: types.Worker;
   webRtcServer: types.WebRtcServer;
   routers: Set<types.Router>;
-  /** Load beyond the router count (transports, consumers) that owners report. */
-  weight: number;
+  /** Open transports (WebRTC, plain, pipe) and consumers on this worker's routers. */
+  transports: number;
+  consumers: number;
+  /** Placements under way (see `placing`): counted before their transport exists. */
+  placing: number;
 }
+
+/** How long `createRouter` waits for a dead worker's replacement when no worker runs. */
+const REPLACEMENT_WAIT_MS = 5000;
 
 export interface WorkerPoolEvents {
   /** A worker died; `routers` were on it. */
@@ -83,17 +103,59 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   }
 
   /** Workers, for stats and tests. */
-  workers(): { index: number; pid: number; routers: number; port: number | undefined; worker: types.Worker }[] {
+  workers(): { index: number; pid: number; routers: number; load: number; port: number | undefined; worker: types.Worker }[] {
     return this.#slots.flatMap((s) =>
-      s ? [{ index: s.index, pid: s.worker.pid, routers: s.routers.size, port: this.#port(s.index), worker: s.worker }] : [],
+      s ? [{ index: s.index, pid: s.worker.pid, routers: s.routers.size, load: load(s), port: this.#port(s.index), worker: s.worker }] : [],
     );
   }
 
-  /** A new router on the least-loaded live worker. */
+  /**
+   * Runs `create` (which makes a transport on worker `index`) counting it in the worker's load meanwhile: a
+   * burst of viewers joining at once would otherwise all see the same least-loaded worker, since a
+   * transport only counts once mediasoup has made it.
+   */
+  async placing<T>(index: number, create: () => Promise<T>): Promise<T> {
+    const slot = this.#slots[index];
+    if (slot) slot.placing++;
+    try {
+      return await create();
+    } finally {
+      if (slot) slot.placing--;
+    }
+  }
+
+  /** The index of the least-loaded live worker; undefined when none runs. */
+  leastLoadedWorker(): number | undefined {
+    let best: Slot | undefined;
+    for (const s of this.#slots) {
+      if (!s || s.worker.closed) continue;
+      if (!best || load(s) < load(best)) best = s;
+    }
+    return best?.index;
+  }
+
+  /**
+   * A new router on the least-loaded live worker. When none runs (the only worker just died) it waits a
+   * moment for the replacement: a broadcaster republishes at once, within the few hundred ms a new worker
+   * takes to start.
+   */
   async createRouter(appData: types.AppData = {}): Promise<PooledRouter> {
+    let index = this.leastLoadedWorker();
+    if (index === undefined && !this.#closed) {
+      index = await once(this, 'workerreplaced', { signal: AbortSignal.timeout(REPLACEMENT_WAIT_MS) }).then(
+        ([replaced]) => (replaced as WorkerPoolEvents['workerreplaced'][0]).index,
+        () => undefined,
+      );
+    }
+    if (index === undefined) throw new Error(this.#closed ? 'worker pool is closed' : 'no mediasoup worker is running');
+    return this.createRouterOn(index, appData);
+  }
+
+  /** A new router on worker `index` (e.g. a broadcast's edge router for the viewers placed there). */
+  async createRouterOn(index: number, appData: types.AppData = {}): Promise<PooledRouter> {
     if (this.#closed) throw new Error('worker pool is closed');
-    const slot = this.#leastLoaded();
-    if (!slot) throw new Error('no mediasoup worker is running');
+    const slot = this.#slots[index];
+    if (!slot || slot.worker.closed) throw new Error(`mediasoup worker ${index} is not running`);
     const router = await slot.worker.createRouter({ mediaCodecs: MEDIA_CODECS, appData });
     return this.#track(slot, router);
   }
@@ -114,12 +176,6 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     return this.#slots.find((s) => s?.routers.has(router))?.webRtcServer;
   }
 
-  /** Owners report extra load (e.g. consumers) so placement takes it into account. */
-  addWeight(router: types.Router, delta: number): void {
-    const slot = this.#slots.find((s) => s?.routers.has(router));
-    if (slot) slot.weight = Math.max(0, slot.weight + delta);
-  }
-
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -133,16 +189,15 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     router.observer.once('close', () => {
       if (!slot.worker.died) slot.routers.delete(router);
     });
+    router.observer.on('newtransport', (transport: types.Transport) => {
+      slot.transports++;
+      transport.observer.once('close', () => slot.transports--);
+      transport.observer.on('newconsumer', (consumer: types.Consumer) => {
+        slot.consumers++;
+        consumer.observer.once('close', () => slot.consumers--);
+      });
+    });
     return { router, webRtcServer: slot.webRtcServer, workerIndex: slot.index };
-  }
-
-  #leastLoaded(): Slot | undefined {
-    let best: Slot | undefined;
-    for (const s of this.#slots) {
-      if (!s || s.worker.closed) continue;
-      if (!best || load(s) < load(best)) best = s;
-    }
-    return best;
   }
 
   #port(index: number): number | undefined {
@@ -173,10 +228,41 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       worker.close();
       throw new Error(`mediasoup worker ${index}: cannot listen for WebRTC on port ${this.#port(index) ?? '(any)'}: ${(err as Error).message}`);
     }
-    const slot: Slot = { index, worker, webRtcServer, routers: new Set(), weight: 0 };
+    const slot: Slot = { index, worker, webRtcServer, routers: new Set(), transports: 0, consumers: 0, placing: 0 };
     this.#slots[index] = slot;
     logger.info({ worker: index, pid: worker.pid, port: this.#port(index) ?? 'auto' }, 'mediasoup worker started');
     worker.once('died', (error) => this.#onDied(slot, error));
+    this.#watch(worker, index);
+  }
+
+  /** Kills `worker` when it stops answering (see the watchdog in the header); stops when the worker closes. */
+  #watch(worker: types.Worker, index: number): void {
+    const { intervalMs, timeoutMs } = this.#opts.watchdog ?? DEFAULT_WATCHDOG;
+    let probing = false;
+    const timer = setInterval(() => {
+      if (probing || worker.closed) return;
+      probing = true;
+      let answered = false;
+      const deadline = setTimeout(() => {
+        if (answered || worker.closed) return;
+        this.#opts.logger.error({ worker: index, pid: worker.pid, timeoutMs }, 'mediasoup worker stopped answering; killing it');
+        try {
+          process.kill(worker.pid, 'SIGKILL');
+        } catch {
+          /* already gone: 'died' follows */
+        }
+      }, timeoutMs);
+      worker
+        .getResourceUsage()
+        .catch(() => undefined) // a closed channel: the worker died, 'died' handles it
+        .finally(() => {
+          answered = true;
+          probing = false;
+          clearTimeout(deadline);
+        });
+    }, intervalMs);
+    timer.unref();
+    worker.observer.once('close', () => clearInterval(timer));
   }
 
   #onDied(slot: Slot, error: Error): void {
@@ -202,4 +288,8 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   }
 }
 
-const load = (s: Slot): number => s.routers.size * 100 + s.weight;
+/**
+ * What a worker carries: every router, transport and consumer counts one. Consumers dominate a popular
+ * stream (each forwards every packet once more), routers keep new broadcasts apart while nobody watches.
+ */
+const load = (s: Slot): number => s.routers.size + s.transports + s.consumers + s.placing;

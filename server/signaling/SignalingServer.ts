@@ -199,6 +199,10 @@ export class SignalingServer {
     broadcasts.on('producers', (e) => this.io.to(streamRoom(e.streamId)).emit('broadcast:producers', e));
     broadcasts.on('reconnecting', (e) => this.io.to(streamRoom(e.streamId)).emit('broadcast:reconnecting', e));
     broadcasts.on('ended', (e) => this.io.to(streamRoom(e.streamId)).emit('broadcast:ended', e));
+    // A peer's id is its socket's id, and every socket is in the room of its own id.
+    broadcasts.on('receiverslost', ({ receivers }) => {
+      for (const r of receivers) this.io.to(r.peerId).emit('transport:closed', { transportId: r.transportId });
+    });
     broadcasts.on('viewers', (e) => this.#viewerCounts.push(e.streamId, e.count));
     broadcasts.on('updated', ({ streamId }) => {
       const stream = services.streams.byId(streamId);

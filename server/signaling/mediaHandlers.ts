@@ -1,19 +1,23 @@
-/** Helpers shared by both roles: transports on a broadcast's router, and client-supplied parameters. */
+/** Helpers shared by both roles: transports of a broadcast, and client-supplied parameters. */
 import type { types } from 'mediasoup';
 import type { TransportInfo } from '../../shared/signaling.js';
 import type { Broadcast } from '../live/Broadcast.js';
 import type { Direction, Peer } from './Peer.js';
 import { SignalingError } from './SignalingError.js';
 
+/** A WebRTC transport: a sender's on the broadcast's router, a viewer's wherever the broadcast places it. */
 export async function createTransport(broadcast: Broadcast, peer: Peer, direction: Direction): Promise<TransportInfo> {
-  const transport = await broadcast.router.createWebRtcTransport({
-    webRtcServer: broadcast.webRtcServer,
+  const options = {
     enableUdp: true,
     enableTcp: true,
     preferUdp: true,
     initialAvailableOutgoingBitrate: 1_000_000,
     appData: { peer: peer.id, direction, session: broadcast.session },
-  });
+  };
+  const transport =
+    direction === 'send'
+      ? await broadcast.router.createWebRtcTransport({ ...options, webRtcServer: broadcast.webRtcServer })
+      : await broadcast.createViewerTransport(peer.id, options);
   if (direction === 'send') await transport.setMaxIncomingBitrate(8_000_000).catch(() => undefined);
   peer.addTransport(transport, direction);
   return {

@@ -89,7 +89,7 @@ export const viewerHandlers: Handlers = {
     }
     if (peer.consumers.size >= MAX_CONSUMERS_PER_PEER) throw new SignalingError('too_many_requests', 'too many consumers on this connection');
     const caps = rtpCapabilities as unknown as types.RtpCapabilities;
-    const canConsume = await withClientParams('consume', async () => b.router.canConsume({ producerId, rtpCapabilities: caps }));
+    const canConsume = await withClientParams('consume', () => b.canConsume(transport, producerId, caps));
     if (!canConsume) throw new SignalingError('bad_request', 'your device cannot receive this codec');
     const consumer = await withClientParams('consume', () => transport.consume({ producerId, rtpCapabilities: caps, paused: true }));
     peer.addConsumer(consumer);

@@ -22,7 +22,11 @@ export async function startRtpSource(broadcast: Broadcast, opts: { width: number
   const at = await plain();
   const video = await vt.produce({
     kind: 'video',
-    rtpParameters: { codecs: [{ mimeType: 'video/VP8', payloadType: 101, clockRate: 90000 }], encodings: [{ ssrc: 22222222 }] },
+    // PLI as a browser offers it: the producer then asks for keyframes (ffmpeg ignores them, keyframes come each second).
+    rtpParameters: {
+      codecs: [{ mimeType: 'video/VP8', payloadType: 101, clockRate: 90000, rtcpFeedback: [{ type: 'nack', parameter: 'pli' }] }],
+      encodings: [{ ssrc: 22222222 }],
+    },
     appData: { source: 'whip', height: opts.height },
   });
   const audio = await at.produce({

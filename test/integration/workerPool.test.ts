@@ -53,4 +53,33 @@ describe('WorkerPool (real mediasoup 3.12.16 workers)', () => {
     expect(again.router.closed).toBe(false);
     again.router.close();
   });
+
+  it('kills and replaces a worker that stops answering (watchdog), and leaves answering ones alone', async () => {
+    const watched = await WorkerPool.create({
+      size: 1,
+      listenIp: '127.0.0.1',
+      announcedIp: '127.0.0.1',
+      firstPort: 0,
+      logger: createLogger('silent'),
+      watchdog: { intervalMs: 100, timeoutMs: 500 },
+    });
+    try {
+      const before = watched.workers()[0]!.pid;
+      // Several probe periods of a healthy worker: nothing happens.
+      await new Promise((r) => setTimeout(r, 700));
+      expect(watched.workers()[0]!.pid).toBe(before);
+      const { router } = await watched.createRouter();
+      const replaced = new Promise<{ pid: number }>((r) => watched.once('workerreplaced', r));
+      // Alive but silent: without the watchdog, every request to it would wait forever.
+      process.kill(before, 'SIGSTOP');
+      const r = await replaced;
+      expect(r.pid).not.toBe(before);
+      expect(router.closed).toBe(true);
+      expect(() => process.kill(before, 0)).toThrow(); // the stopped worker is gone, not left behind
+      const again = await watched.createRouter();
+      expect(again.router.closed).toBe(false);
+    } finally {
+      watched.close();
+    }
+  });
 });
