@@ -56,7 +56,17 @@ export class SignalingClient {
     this.#socket.on('disconnect', (reason) => {
       if (reason === 'io server disconnect') setTimeout(() => this.#socket.connect(), 1000);
     });
+    globalThis.addEventListener?.('online', this.#onOnline);
   }
+
+  /**
+   * The browser's network is back: try at once instead of at the end of socket.io's back-off (up to 4.5 s
+   * after a long outage). Restarting the manager cancels its pending attempt; an unconnected socket emits
+   * no 'disconnect' on the way.
+   */
+  readonly #onOnline = () => {
+    if (!this.#socket.connected && this.#socket.active) this.#socket.disconnect().connect();
+  };
 
   get connected(): boolean {
     return this.#socket.connected;
@@ -120,6 +130,7 @@ export class SignalingClient {
   }
 
   close(): void {
+    globalThis.removeEventListener?.('online', this.#onOnline);
     this.#socket.disconnect();
   }
 }

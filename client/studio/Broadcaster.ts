@@ -3,9 +3,10 @@
  * (video with simulcast). While live, new tracks replace the old ones in their producers (the viewers keep
  * their consumers); a track kind that was missing is produced.
  *
- * When the socket drops or the transport fails, it reconnects by itself: `broadcast:start` again with the
- * resume key of the first start, a new transport, and the current tracks produced again. Fatal refusals
- * (the stream is gone, the token expired, someone else took the stream) end the broadcast with an error.
+ * When the socket drops, the transport fails or the server says the broadcast lost its media (a mediasoup
+ * worker died), it reconnects by itself: `broadcast:start` again with the resume key of the first start, a
+ * new transport, and the current tracks produced again. Fatal refusals (the stream is gone, the token
+ * expired, someone else took the stream) end the broadcast with an error.
  *
  * States: 'idle' → 'connecting' → 'live' ⇄ 'reconnecting' → 'ended'.
  */
@@ -78,6 +79,11 @@ export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
       }),
       s.on('broadcast:ended', (e) => {
         if (e.streamId === this.#streamId) this.#finish();
+      }),
+      // The server lost our media while our socket stayed up (its mediasoup worker died): publish again at
+      // once, on the new router, instead of waiting seconds for ICE to notice the dead transport.
+      s.on('broadcast:reconnecting', (e) => {
+        if (e.streamId === this.#streamId && this.#state === 'live') this.#interrupted();
       }),
       s.on('viewers:count', (e) => {
         if (e.streamId === this.#streamId) this.emit('viewerCount', e.count);

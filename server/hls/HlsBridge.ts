@@ -116,7 +116,11 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
     const src = this.#source();
     const e = this.#epoch;
     const current = !!e && !e.done && e.consumers.every((c) => !c.closed && !c.producerPaused);
-    const sameProducers = !!e && !!src?.video && e.consumers.some((c) => c.producerId === src.video!.id);
+    // Exactly the broadcast's producers: the studio produces video, then audio, so the first epoch often
+    // starts with video alone and must be restarted with the audio (or the whole recording is silent).
+    const wanted = [src?.video, src?.audio].flatMap((p) => (p && !p.closed ? [p.id] : []));
+    const sameProducers =
+      !!e && !!src?.video && wanted.length === e.consumers.length && e.consumers.every((c) => wanted.includes(c.producerId));
     if (current && sameProducers) return;
     if (e && !e.done) await this.#endEpoch(e, 'SIGKILL');
     if (src?.video && !src.video.closed && !src.router.closed) await this.#startEpoch(src);
