@@ -4,15 +4,26 @@
  *   npm run bench                           # every benchmark
  *   npm run bench -- --only=latency,ttff     # some of them
  *   npm run bench -- --joins=20 --seconds=20 --heights=720,360
+ *   npm run bench -- --only=fanout --viewers=50,100,200,400 --workers=1,2 --fanout-seconds=10
+ *   npm run bench -- --only=latency --heights=720 --extra=10,50,100
  *
  * Benchmarks (each figure: median and spread over the samples):
  *   latency  WebRTC glass-to-glass: the studio's camera is a canvas drawing Date.now() as a block pattern at
  *            30 fps (bench/browser/patternCamera.js); a viewer in a second browser instance reads it back on
- *            every presented frame (bench/browser/latencyProbe.js). Per capture height.
+ *            every presented frame (bench/browser/latencyProbe.js). Per capture height; with `--extra=N,…`
+ *            also at 720p with N lightweight viewers (below) attached to the stream.
  *   ttff     Time to first frame: viewer page load → first presented frame, over `joins` page loads; and the
  *            broadcaster's "Go live" → first frame at a viewer already waiting on the page.
  *   hls      The default ladder from a 720p studio: "Go live" → master playlist playable, HLS glass-to-glass in
  *            hls.js (the watch page in Standard mode, same pattern method), and ffmpeg's CPU (from /proc).
+ *   signaling  Viewers joining per second (socket.io connect + viewer:join, from a load generator process, at
+ *            rising rates until an error or p95 > 1 s; `--join-rates=100,200,…`), and the server's memory per
+ *            idle viewer socket (RSS and heap after GC, 1,000 sockets). bench/signaling.ts.
+ *   fanout   Fan-out capacity: lightweight viewers (bench/fanout/Receiver.ts: real ICE + DTLS-SRTP transports
+ *            through OnAir's signaling, RTP counted from clear headers, one process) join a replayed 720p30
+ *            3-layer simulcast + Opus stream in steps (`--viewers`) until loss > 1 % or the viewers' bitrate
+ *            falls behind the top layer; per step: worker CPU and its core's load, egress, packets/s, loss.
+ *            With 1 worker pinned to core 0 (the rest on core 1), then `--workers=…` more. bench/fanout/.
  * Results: bench/results.json (all runs, newest last) and bench/RESULTS.md (the newest, beside the targets).
  * Never run as a test: numbers depend on the machine and its load.
  */
@@ -20,93 +31,23 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from '@playwright/test';
-import { startOnAir, type OnAir } from '../server/app.js';
-import { loadConfig } from '../server/config/config.js';
-import { createLogger } from '../server/log/logger.js';
+import type { OnAir } from '../server/app.js';
 import { closeBrowsers, launchBrowser } from '../test/e2e/helpers/browser.js';
+import { api, benchDir as here, cpuSeconds, figure, log, signIn, sleep, startServer, studio, type Figure } from './common.js';
+import { measureFanout, type FanoutRun } from './fanout/fanout.js';
+import { ReceiverFleet } from './fanout/ReceiverFleet.js';
+import { fanoutFigures, fanoutTable } from './fanout/report.js';
+import { measureSignaling } from './signaling.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
-const only = new Set((args.only ?? 'latency,ttff,hls').split(','));
+const only = new Set((args.only ?? 'latency,ttff,hls,signaling,fanout').split(','));
 const joins = Number(args.joins ?? 20);
 const seconds = Number(args.seconds ?? 20);
 const heights = (args.heights ?? '720,360').split(',').map(Number);
-
-const log = (msg: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${msg}\n`);
-
-interface Figure {
-  name: string;
-  unit: string;
-  n: number;
-  p50: number;
-  p95: number;
-  p99?: number;
-  min: number;
-  max: number;
-  target?: string;
-}
-
-function figure(name: string, unit: string, values: number[], target?: string): Figure {
-  const v = [...values].sort((a, b) => a - b);
-  const q = (p: number) => v[Math.min(v.length - 1, Math.floor((p / 100) * v.length))] ?? NaN;
-  const r = (x: number) => Math.round(x * 10) / 10;
-  return { name, unit, n: v.length, p50: r(q(50)), p95: r(q(95)), p99: r(q(99)), min: r(v[0] ?? NaN), max: r(v.at(-1) ?? NaN), ...(target ? { target } : {}) };
-}
-
-async function startServer(env: Record<string, string> = {}): Promise<OnAir> {
-  const config = loadConfig({
-    HOST: '127.0.0.1',
-    PORT: '0',
-    ONAIR_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'onair-bench-')),
-    ONAIR_RTC_PORT: '0',
-    ONAIR_RTC_LISTEN_IP: '127.0.0.1',
-    ONAIR_WORKERS: '1',
-    ONAIR_ADMIN_PASSWORD: 'bench-password-1',
-    // The HLS bridge would compete with the browsers for the CPU: the WebRTC figures are measured without it.
-    ONAIR_HLS: 'off',
-    LOG_LEVEL: 'warn',
-    ...env,
-  });
-  return startOnAir(config, createLogger(config.logLevel));
-}
-
-async function api<T>(s: OnAir, method: string, p: string, token?: string, body?: unknown): Promise<T> {
-  const res = await fetch(s.url + p, {
-    method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : null,
-  });
-  if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
-
-/** The studio, signed in, with the pattern camera at `height`, live on `streamId`. */
-async function studio(s: OnAir, session: unknown, streamId: string, height: number): Promise<{ ctx: BrowserContext; page: Page; goLive(): Promise<number> }> {
-  const ctx = await launchBrowser(s.url);
-  await ctx.addInitScript(
-    ([sess, h]) => {
-      sessionStorage.setItem('onair.session', sess as string);
-      (window as unknown as { __benchHeight: number }).__benchHeight = h as number;
-    },
-    [JSON.stringify(session), height],
-  );
-  await ctx.addInitScript({ path: path.join(here, 'browser', 'patternCamera.js') });
-  const page = ctx.pages()[0] ?? (await ctx.newPage());
-  await page.goto(`/studio?stream=${streamId}`);
-  await page.getByTestId('stream-select').waitFor();
-  return {
-    ctx,
-    page,
-    async goLive() {
-      const t0 = Date.now();
-      await page.getByRole('button', { name: 'Go live' }).click();
-      await page.waitForFunction(() => (window as unknown as { __studio?: { state: string } }).__studio?.state === 'live', null, { timeout: 60_000 });
-      return t0;
-    },
-  };
-}
+const viewerSteps = (args.viewers ?? '50,100,200,400,800,1200').split(',').map(Number);
+const fanoutWorkers = (args.workers ?? '1,2').split(',').map(Number);
+const extraViewers = (args.extra ?? '').split(',').filter(Boolean).map(Number);
 
 async function viewerContext(s: OnAir): Promise<BrowserContext> {
   const ctx = await launchBrowser(s.url);
@@ -115,13 +56,28 @@ async function viewerContext(s: OnAir): Promise<BrowserContext> {
 }
 
 type Bench = { firstFrameMs: number | null; samples: { lat: number; h: number }[]; bad: number };
+/** When the page's HTML and script arrived and the player's marks (ms after navigation). */
+const timeline = (page: Page) =>
+  page.evaluate(() => {
+    const out: Record<string, number> = {};
+    const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
+    if (nav) Object.assign(out, { 'html-received': nav.responseEnd, 'dom-interactive': nav.domInteractive });
+    for (const m of performance.getEntriesByType('mark')) if (m.name.startsWith('onair:')) out[m.name.slice(6)] = m.startTime;
+    return out;
+  });
 const benchOf = (page: Page) => page.evaluate(() => (window as unknown as { __bench: Bench }).__bench);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function measureLatency(s: OnAir, token: string, session: unknown, height: number): Promise<Figure> {
+/** `extra`: lightweight viewers (bench/fanout) attached to the stream before the measuring viewer. */
+async function measureLatency(s: OnAir, token: string, session: unknown, height: number, extra = 0): Promise<Figure> {
   const stream = await api<{ id: string }>(s, 'POST', '/api/streams', token, { title: `bench latency ${height}p` });
   const st = await studio(s, session, stream.id, height);
   await st.goLive();
+  const fleet = extra > 0 ? ReceiverFleet.start() : undefined;
+  if (fleet) {
+    const attached = await fleet.attach(s.url, stream.id, extra);
+    if (attached.receivers < extra) throw new Error(`only ${attached.receivers} of ${extra} extra viewers joined: ${attached.firstError}`);
+    log(`  latency ${height}p: ${extra} extra viewers attached`);
+  }
   const vctx = await viewerContext(s);
   const viewer = vctx.pages()[0] ?? (await vctx.newPage());
   await viewer.goto(`/watch/${stream.id}`);
@@ -135,8 +91,11 @@ async function measureLatency(s: OnAir, token: string, session: unknown, height:
   const top = b.samples.slice(before).filter((x) => x.h === height);
   const all = b.samples.slice(before);
   log(`  ${all.length} frames read (${top.length} at ${height}p), ${b.bad} unreadable`);
+  await fleet?.close();
   await closeBrowsers();
-  return figure(`WebRTC glass-to-glass ${height}p30 simulcast (top layer)`, 'ms', top.length > 20 ? top.map((x) => x.lat) : all.map((x) => x.lat), height >= 720 ? 'p50 ≤ 50, p95 ≤ 80' : undefined);
+  const values = top.length > 20 ? top.map((x) => x.lat) : all.map((x) => x.lat);
+  if (extra > 0) return figure(`WebRTC glass-to-glass ${height}p30 simulcast (top layer) with ${extra} viewers attached`, 'ms', values, extra === 100 ? 'p95 ≤ 120' : undefined);
+  return figure(`WebRTC glass-to-glass ${height}p30 simulcast (top layer)`, 'ms', values, height >= 720 ? 'p50 ≤ 50, p95 ≤ 80' : undefined);
 }
 
 async function measureTtff(s: OnAir, token: string, session: unknown): Promise<Figure[]> {
@@ -155,32 +114,31 @@ async function measureTtff(s: OnAir, token: string, session: unknown): Promise<F
   await sleep(3000);
 
   const loads: number[] = [];
+  /** The player's User Timing marks and the script's load, ms after navigation (client/player/timeline.ts). */
+  const steps: Record<string, number[]> = {};
   for (let i = 0; i < joins; i++) {
     const page = await vctx.newPage();
     await page.goto(`/watch/${stream.id}`);
     await page.waitForFunction(() => (window as unknown as { __bench: Bench }).__bench.firstFrameMs !== null, null, { timeout: 30_000 });
     loads.push((await benchOf(page)).firstFrameMs!);
+    for (const [name, at] of Object.entries(await timeline(page))) (steps[name] ??= []).push(at);
     await page.close();
     if ((i + 1) % 5 === 0) log(`  ttff: ${i + 1}/${joins} joins`);
   }
   await closeBrowsers();
+  const median = (v: number[]) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)] ?? NaN;
+  log(`  ttff steps (median ms after navigation): ${Object.entries(steps).sort((x, y) => median(x[1]) - median(y[1])).map(([k, v]) => `${k} ${Math.round(median(v))}`).join(', ')}, first frame ${Math.round(median(loads))}`);
   return [
     figure('Time to first frame: viewer page load → first frame', 'ms', loads, 'p50 ≤ 400'),
     figure('"Go live" click → first frame at a waiting viewer', 'ms', [goLiveToFrame]),
   ];
 }
 
-/** CPU seconds (user + system) a process has used, from /proc. */
-function cpuSeconds(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
-}
-
 /** Its own server, with the HLS bridge on (the WebRTC benchmarks run without it). */
 async function measureHls(): Promise<Figure[]> {
   const s = await startServer({ ONAIR_HLS: 'on' });
   try {
-    const login = await api<{ token: string }>(s, 'POST', '/api/auth/login', undefined, { username: 'admin', password: 'bench-password-1' });
+    const login = await signIn(s);
     const stream = await api<{ id: string }>(s, 'POST', '/api/streams', login.token, { title: 'bench hls' });
     const st = await studio(s, login, stream.id, 720);
     const clickedAt = await st.goLive();
@@ -232,8 +190,8 @@ function gitCommit(): string {
   }
 }
 
-function writeResults(figures: Figure[]): void {
-  const run = { date: new Date().toISOString(), commit: gitCommit(), cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? '', node: process.version, figures };
+function writeResults(figures: Figure[], fanout: FanoutRun[]): void {
+  const run = { date: new Date().toISOString(), commit: gitCommit(), cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? '', node: process.version, figures, ...(fanout.length ? { fanout } : {}) };
   const jsonFile = path.join(here, 'results.json');
   let runs: unknown[] = [];
   try {
@@ -254,6 +212,7 @@ function writeResults(figures: Figure[]): void {
     '| --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
     '',
+    ...fanoutTable(fanout),
   ].join('\n');
   fs.writeFileSync(path.join(here, 'RESULTS.md'), md);
   log(`written bench/results.json and bench/RESULTS.md\n\n${md}`);
@@ -261,18 +220,25 @@ function writeResults(figures: Figure[]): void {
 
 async function main(): Promise<void> {
   log(`OnAir benchmarks: ${[...only].join(', ')} (${os.cpus().length} cores)`);
-  const s = await startServer();
+  // The extra viewers all connect from 127.0.0.1.
+  const s = await startServer({ ONAIR_MAX_SOCKETS_PER_ADDRESS: '1000000' });
   const figures: Figure[] = [];
   try {
-    const login = await api<{ token: string }>(s, 'POST', '/api/auth/login', undefined, { username: 'admin', password: 'bench-password-1' });
-    if (only.has('latency')) for (const h of heights) figures.push(await measureLatency(s, login.token, login, h));
+    const login = await signIn(s);
+    if (only.has('latency')) {
+      for (const h of heights) figures.push(await measureLatency(s, login.token, login, h));
+      for (const n of extraViewers) figures.push(await measureLatency(s, login.token, login, 720, n));
+    }
     if (only.has('ttff')) figures.push(...(await measureTtff(s, login.token, login)));
   } finally {
     await closeBrowsers();
     await s.close();
   }
   if (only.has('hls')) figures.push(...(await measureHls()));
-  writeResults(figures);
+  if (only.has('signaling')) figures.push(...(await measureSignaling(args['join-rates'] ? { rates: args['join-rates'].split(',').map(Number) } : {})));
+  const fanout = only.has('fanout') ? await measureFanout({ steps: viewerSteps, workers: fanoutWorkers, seconds: Number(args['fanout-seconds'] ?? 10) }) : [];
+  figures.push(...fanoutFigures(fanout));
+  writeResults(figures, fanout);
 }
 
 main().catch((err: unknown) => {
