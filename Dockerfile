@@ -2,7 +2,8 @@
 #   1. Debian packages (scripts/system-packages.sh: build tools, the worker's system libraries, ffmpeg, meson
 #      from bookworm-backports),
 #   2. npm packages with install scripts off, then better-sqlite3 built from source,
-#   3. the mediasoup 3.12.16 worker built against Debian's libraries (scripts/build-worker.sh),
+#   3. the mediasoup 3.12.16 worker built against Debian's libraries, libsrtp2 built in from its source in
+#      Debian's archive (scripts/build-worker.sh; it fetches the tarball from deb.debian.org),
 #   4. OnAir itself (scripts/build.mjs).
 # The runtime stage keeps only the shared libraries the worker links and ffmpeg.
 #
@@ -30,7 +31,7 @@ RUN node scripts/build.mjs \
 
 FROM node:20-bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ffmpeg ca-certificates libuv1 libsrtp2-1 libusrsctp2 libabsl20220623 libssl3 \
+ && apt-get install -y --no-install-recommends ffmpeg ca-certificates libuv1 libusrsctp2 libabsl20220623 libssl3 \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app/package.json ./

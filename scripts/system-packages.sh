@@ -12,8 +12,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$ROOT/scripts/lib.sh"
 
 MODE="${1:-start}"
-# Build tools and the system libraries the mediasoup worker links against (see scripts/worker-subprojects).
-BUILD_PKGS=(g++ make python3 pkg-config ninja-build libuv1-dev libsrtp2-dev libabsl-dev nlohmann-json3-dev libusrsctp-dev libssl-dev)
+# Build tools and the system libraries the mediasoup worker links against (see scripts/worker-subprojects;
+# libsrtp2 is built from source there, so it is not in this list).
+BUILD_PKGS=(g++ make python3 pkg-config ninja-build libuv1-dev libabsl-dev nlohmann-json3-dev libusrsctp-dev libssl-dev)
 RUNTIME_PKGS=(ffmpeg ca-certificates)
 TEST_PKGS=(chromium fonts-dejavu-core)
 BACKPORTS_LIST=/etc/apt/sources.list.d/onair-bookworm-backports.list
@@ -34,13 +35,6 @@ meson_ok() {
 }
 need_meson=0; meson_ok || need_meson=1
 
-# The archive the main suite comes from (deb.debian.org, or a mirror set up on this machine).
-archive_uri() {
-  local uri
-  uri=$(grep -hsE '^URIs:' /etc/apt/sources.list.d/debian.sources 2>/dev/null | grep -v security | head -1 | awk '{print $2}')
-  [ -n "$uri" ] || uri=$(grep -hsE '^deb +[^ ]+ +bookworm ' /etc/apt/sources.list 2>/dev/null | head -1 | awk '{print $2}')
-  echo "${uri:-http://deb.debian.org/debian}"
-}
 BACKPORTS_LINE="deb $(archive_uri) bookworm-backports main"
 
 print_commands() {

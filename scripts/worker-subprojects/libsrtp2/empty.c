@@ -1,1 +1,0 @@
-/* Intentionally empty: the code comes from the system library. */
