@@ -26,9 +26,15 @@ export interface Figure {
   target?: string;
 }
 
+/** The `p` quantile (0..1) of ascending `sorted` values: the value below which a share `p` of them lie. */
+const quantileOfSorted = (sorted: readonly number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+
+/** The `p` quantile (0..1) of `values`, in any order. */
+export const quantile = (values: readonly number[], p: number) => quantileOfSorted([...values].sort((a, b) => a - b), p);
+
 export function figure(name: string, unit: string, values: number[], target?: string): Figure {
   const v = [...values].sort((a, b) => a - b);
-  const q = (p: number) => v[Math.min(v.length - 1, Math.floor((p / 100) * v.length))] ?? NaN;
+  const q = (p: number) => quantileOfSorted(v, p / 100);
   const r = (x: number) => Math.round(x * 10) / 10;
   return { name, unit, n: v.length, p50: r(q(50)), p95: r(q(95)), p99: r(q(99)), min: r(v[0] ?? NaN), max: r(v.at(-1) ?? NaN), ...(target ? { target } : {}) };
 }

@@ -34,7 +34,7 @@ import path from 'node:path';
 import type { BrowserContext, Page } from '@playwright/test';
 import type { OnAir } from '../server/app.js';
 import { closeBrowsers, launchBrowser } from '../test/e2e/helpers/browser.js';
-import { api, benchDir as here, cpuSeconds, figure, log, signIn, sleep, startServer, studio, type Figure } from './common.js';
+import { api, benchDir as here, cpuSeconds, figure, log, quantile, signIn, sleep, startServer, studio, type Figure } from './common.js';
 import { measureFanout, type FanoutRun } from './fanout/fanout.js';
 import { ReceiverFleet } from './fanout/ReceiverFleet.js';
 import { fanoutFigures, fanoutTable } from './fanout/report.js';
@@ -126,7 +126,7 @@ async function measureTtff(s: OnAir, token: string, session: unknown): Promise<F
     if ((i + 1) % 5 === 0) log(`  ttff: ${i + 1}/${joins} joins`);
   }
   await closeBrowsers();
-  const median = (v: number[]) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)] ?? NaN;
+  const median = (v: number[]) => quantile(v, 0.5);
   log(`  ttff steps (median ms after navigation): ${Object.entries(steps).sort((x, y) => median(x[1]) - median(y[1])).map(([k, v]) => `${k} ${Math.round(median(v))}`).join(', ')}, first frame ${Math.round(median(loads))}`);
   return [
     figure('Time to first frame: viewer page load → first frame', 'ms', loads, 'p50 ≤ 400'),

@@ -18,7 +18,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { connect, goLive } from '../test/helpers/signalingClient.js';
-import { api, BENCH_ADMIN_PASSWORD, cpuSeconds, figure, log, signIn, sleep, type Figure } from './common.js';
+import { api, BENCH_ADMIN_PASSWORD, cpuSeconds, figure, log, quantile, signIn, sleep, type Figure } from './common.js';
 import { Joiners, type JoinReport } from './signaling/Joiners.js';
 import { ServerProcess } from './signaling/ServerProcess.js';
 
@@ -36,7 +36,6 @@ const MAX_P95_MS = 1000;
 /** A join not answered by then counts as an error. */
 const JOIN_TIMEOUT_MS = 10_000;
 
-const quantile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(p * values.length))] ?? NaN;
 const errorCount = (r: JoinReport) => Object.values(r.errors).reduce((a, b) => a + b, 0);
 const kib = (bytes: number) => Math.round(bytes / 1024);
 const failure = (r: JoinReport) => (errorCount(r) > 0 ? `${errorCount(r)} errors` : `p95 over ${MAX_P95_MS} ms`);
