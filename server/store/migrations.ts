@@ -50,4 +50,38 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX recordings_stream ON recordings(stream_id, started_at);
   CREATE INDEX recordings_started ON recordings(started_at);
   `,
+  // 3: live chat (server/chat): messages with their stream and time, per-stream settings, sanctions
+  `
+  CREATE TABLE chat_messages (
+    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+    id             TEXT NOT NULL UNIQUE,
+    stream_id      TEXT NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+    at             TEXT NOT NULL,
+    name           TEXT NOT NULL,
+    role           TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'viewer')),
+    user_id        TEXT,
+    address        TEXT NOT NULL,
+    session        TEXT NOT NULL,
+    text           TEXT NOT NULL,
+    deleted_at     TEXT
+  );
+  CREATE INDEX chat_messages_stream_at ON chat_messages(stream_id, at);
+  CREATE TABLE chat_settings (
+    stream_id          TEXT PRIMARY KEY REFERENCES streams(id) ON DELETE CASCADE,
+    enabled            INTEGER NOT NULL DEFAULT 1,
+    slow_mode_seconds  INTEGER NOT NULL DEFAULT 0,
+    filter             TEXT NOT NULL DEFAULT '[]'
+  );
+  CREATE TABLE chat_sanctions (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    stream_id   TEXT NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+    kind        TEXT NOT NULL CHECK (kind IN ('timeout', 'ban')),
+    user_id     TEXT,
+    address     TEXT,
+    session     TEXT,
+    until       TEXT,
+    created_at  TEXT NOT NULL
+  );
+  CREATE INDEX chat_sanctions_stream ON chat_sanctions(stream_id);
+  `,
 ];
