@@ -55,6 +55,19 @@ export const ERROR_REASONS = [
 
 export type ErrorReason = (typeof ERROR_REASONS)[number];
 
+/** The code each reason is answered with: one place, so a reason never travels with two codes. */
+export const REASON_CODE: Record<ErrorReason, ErrorCode> = {
+  stream_busy: 'conflict',
+  not_publisher: 'conflict',
+  broadcast_ended: 'conflict',
+  stale_session: 'conflict',
+  not_live: 'conflict',
+  viewers_full: 'too_many_requests',
+  connection_closed: 'conflict',
+  rate_limited: 'too_many_requests',
+  too_many_connections: 'too_many_requests',
+};
+
 export interface ErrorBody {
   error: ErrorCode;
   message: string;

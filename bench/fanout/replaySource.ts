@@ -146,8 +146,11 @@ export async function startReplaySource(s: OnAir, token: string, streamId: strin
     ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
-  broadcast.addProducer(audio, 'microphone');
-  broadcast.addProducer(video, 'camera');
+  // The producers are the broadcasting socket's: its lease admits them.
+  const lease = s.signaling.io.of('/').sockets.get(broadcast.publisher ?? '')?.data.peer.lease;
+  if (!lease) throw new Error('the broadcaster socket holds no lease');
+  broadcast.addProducer(lease, audio, 'microphone');
+  broadcast.addProducer(lease, video, 'camera');
   return {
     streamId,
     video,

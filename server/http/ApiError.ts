@@ -1,6 +1,6 @@
 /** An error the API returns as `{ error, message }` with an HTTP status. */
 import type { ZodError } from 'zod';
-import type { ErrorBody, ErrorCode } from '../../shared/errors.js';
+import type { ErrorBody, ErrorCode, ErrorReason } from '../../shared/errors.js';
 
 const STATUS: Record<ErrorCode, number> = {
   bad_request: 400,
@@ -24,10 +24,16 @@ export class ApiError extends Error {
   readonly status: number;
   readonly issues: ErrorBody['issues'];
   readonly headers: Record<string, string>;
+  readonly reason: ErrorReason | undefined;
 
-  constructor(code: ErrorCode, message: string, opts: { status?: number; issues?: ErrorBody['issues']; headers?: Record<string, string> } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { status?: number; issues?: ErrorBody['issues']; headers?: Record<string, string>; reason?: ErrorReason } = {},
+  ) {
     super(message);
     this.code = code;
+    this.reason = opts.reason;
     this.status = opts.status ?? STATUS[code];
     this.issues = opts.issues;
     this.headers = opts.headers ?? {};
@@ -40,6 +46,6 @@ export class ApiError extends Error {
   }
 
   body(): ErrorBody {
-    return { error: this.code, message: this.message, ...(this.issues ? { issues: this.issues } : {}) };
+    return { error: this.code, message: this.message, ...(this.reason ? { reason: this.reason } : {}), ...(this.issues ? { issues: this.issues } : {}) };
   }
 }

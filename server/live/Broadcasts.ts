@@ -1,7 +1,16 @@
 /**
  * Every live broadcast and every stream's audience, by stream id. The catalogue's view of live state
  * (LiveState) and the one place that moves a stream's status between idle/live/ended in the store.
- * Events are re-emitted with the stream id, for the signaling server to fan out.
+ * Events are re-emitted with the stream id, for the signaling server to fan out to viewers.
+ *
+ * Each new broadcast gets its outputs from the `outputs` factories (the HLS bridge, and what comes: restreams,
+ * cluster edges): the broadcast owns them from then on (see Broadcast).
+ *
+ * Starting is where ownership crosses awaits, so `start` checks the caller's signal after each: a publisher
+ * whose connection closed while its broadcast was being made or resumed never holds it (a new broadcast is
+ * ended at once, a resumed one waits for its publisher again). A start while the stream's previous broadcast
+ * is still ending waits for that end to finish, then starts anew: an encoder that reconnects at once, or a
+ * studio that goes live again right after End, succeeds.
  */
 import { EventEmitter } from 'node:events';
 import type { BroadcastState, ProducerInfo } from '../../shared/signaling.js';
@@ -9,7 +18,9 @@ import type { LiveState } from '../http/Services.js';
 import type { Logger } from '../log/logger.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
 import type { StreamStore } from '../store/StreamStore.js';
-import { Broadcast } from './Broadcast.js';
+import { Broadcast, type PublisherLease } from './Broadcast.js';
+import type { BroadcastOutput } from './BroadcastOutput.js';
+import { LiveError, ownerGone } from './LiveError.js';
 import type { LostReceiver } from './ViewerRouters.js';
 
 export interface BroadcastsEvents {
@@ -19,30 +30,44 @@ export interface BroadcastsEvents {
   receiverslost: [{ streamId: string; receivers: LostReceiver[] }];
   viewers: [{ streamId: string; count: number }];
   updated: [{ streamId: string }];
-  started: [{ streamId: string; broadcast: Broadcast }];
 }
 
-export class BroadcastConflictError extends Error {
-  override name = 'BroadcastConflictError';
+/** Makes one output for a new broadcast of `streamId` (undefined: none, e.g. HLS turned off). */
+export type OutputFactory = (streamId: string) => BroadcastOutput | undefined;
+
+export interface StartOptions {
+  /** The resume key of the broadcast, presented by its publisher reconnecting on a new connection. */
+  resumeKey?: string;
+  /** Aborted when the requester's connection closes. */
+  signal?: AbortSignal;
 }
 
 export class Broadcasts extends EventEmitter<BroadcastsEvents> implements LiveState {
   readonly #live = new Map<string, Broadcast>();
-  readonly #starting = new Map<string, Promise<Broadcast>>();
+  readonly #starting = new Map<string, Promise<unknown>>();
   readonly #audience = new Map<string, Set<string>>();
   readonly #pool: WorkerPool;
   readonly #streams: StreamStore;
   readonly #logger: Logger;
   readonly #graceMs: number;
+  readonly #maxWebrtcViewers: number;
+  readonly #outputs: OutputFactory[] = [];
 
-  constructor(opts: { pool: WorkerPool; streams: StreamStore; logger: Logger; graceMs: number }) {
+  constructor(opts: { pool: WorkerPool; streams: StreamStore; logger: Logger; graceMs: number; maxWebrtcViewers: number }) {
     super();
     this.#pool = opts.pool;
     this.#streams = opts.streams;
     this.#logger = opts.logger.child({ component: 'broadcasts' });
     this.#graceMs = opts.graceMs;
+    this.#maxWebrtcViewers = opts.maxWebrtcViewers;
   }
 
+  /** Registers an output factory: every broadcast started from now on gets one output from it. */
+  addOutputFactory(factory: OutputFactory): void {
+    this.#outputs.push(factory);
+  }
+
+  /** The stream's broadcast, while it is live or ending. */
   get(streamId: string): Broadcast | undefined {
     return this.#live.get(streamId);
   }
@@ -52,36 +77,76 @@ export class Broadcasts extends EventEmitter<BroadcastsEvents> implements LiveSt
   }
 
   /**
-   * Starts a broadcast, or resumes one that waits for its publisher. A broadcast another publisher is
-   * sending right now is refused with BroadcastConflictError, unless the caller presents its resume key
-   * (the same publisher reconnecting before its old connection was noticed as gone).
+   * Starts a broadcast, or resumes one that waits for its publisher; the caller gets the publisher lease.
+   * Refused with LiveError('stream_busy') while another publisher sends this stream, unless the caller
+   * presents the resume key (the same publisher reconnecting before its old connection was noticed as gone);
+   * with LiveError('connection_closed') when `signal` aborted meanwhile (nothing is left held).
    */
-  async start(streamId: string, publisher: string, resumeKey?: string): Promise<{ broadcast: Broadcast; resumed: boolean }> {
-    const pending = this.#starting.get(streamId);
-    if (pending) await pending.catch(() => undefined);
-    const existing = this.#live.get(streamId);
-    if (existing) {
-      if (existing.publisher && existing.publisher !== publisher && resumeKey !== existing.resumeKey) {
-        throw new BroadcastConflictError('this stream is already being broadcast from another connection');
+  async start(streamId: string, publisher: string, opts: StartOptions = {}): Promise<{ broadcast: Broadcast; lease: PublisherLease; resumed: boolean }> {
+    for (;;) {
+      const pending = this.#starting.get(streamId);
+      if (pending) await pending.catch(() => undefined);
+      if (opts.signal?.aborted) throw ownerGone('broadcast:start');
+      const existing = this.#live.get(streamId);
+      if (existing?.ended) {
+        // Its end is under way (outputs finishing): start anew once it is over.
+        await existing.end('ended');
+        continue;
       }
-      await existing.resume(publisher);
-      this.#logger.info({ streamId, publisher }, 'broadcast resumed');
-      return { broadcast: existing, resumed: true };
-    }
-    const creating = Broadcast.create(streamId, publisher, this.#pool, this.#graceMs);
-    this.#starting.set(streamId, creating);
-    try {
-      const broadcast = await creating;
+      if (existing) {
+        if (existing.publisher && existing.publisher !== publisher && opts.resumeKey !== existing.resumeKey) {
+          throw new LiveError('stream_busy', 'this stream is already being broadcast from another connection');
+        }
+        let lease: PublisherLease;
+        try {
+          lease = await this.#guarded(streamId, existing.resume(publisher));
+        } catch (err) {
+          // Ended while resuming: start anew.
+          if (err instanceof LiveError && err.reason === 'broadcast_ended') continue;
+          throw err;
+        }
+        if (opts.signal?.aborted) {
+          lease.release();
+          throw ownerGone('broadcast:start');
+        }
+        this.#logger.info({ streamId, publisher }, 'broadcast resumed');
+        return { broadcast: existing, lease, resumed: true };
+      }
+      const { broadcast, lease } = await this.#guarded(
+        streamId,
+        Broadcast.create(streamId, publisher, {
+          pool: this.#pool,
+          graceMs: this.#graceMs,
+          maxWebrtcViewers: this.#maxWebrtcViewers,
+          logger: this.#logger,
+        }),
+      );
       this.#attach(broadcast);
       this.#streams.setStatus(streamId, 'live');
       this.#logger.info({ streamId, publisher }, 'broadcast started');
-      this.emit('started', { streamId, broadcast });
-      return { broadcast, resumed: false };
-    } finally {
-      this.#starting.delete(streamId);
+      for (const make of this.#outputs) {
+        const output = make(streamId);
+        if (output) broadcast.addOutput(output);
+      }
+      if (opts.signal?.aborted) {
+        void broadcast.end('the broadcaster left before going live');
+        throw ownerGone('broadcast:start');
+      }
+      return { broadcast, lease, resumed: false };
     }
   }
 
+  /** Runs one start step of a stream; other starts of the stream wait for it. */
+  async #guarded<T>(streamId: string, step: Promise<T>): Promise<T> {
+    this.#starting.set(streamId, step);
+    try {
+      return await step;
+    } finally {
+      if (this.#starting.get(streamId) === step) this.#starting.delete(streamId);
+    }
+  }
+
+  /** Ends the stream's broadcast, if any; settles when it has ended. */
   async endBroadcast(streamId: string, reason: string): Promise<void> {
     await this.#live.get(streamId)?.end(reason);
   }
@@ -133,7 +198,7 @@ export class Broadcasts extends EventEmitter<BroadcastsEvents> implements LiveSt
       this.emit('receiverslost', { streamId, receivers });
     });
     b.once('ended', ({ reason }) => {
-      this.#live.delete(streamId);
+      if (this.#live.get(streamId) === b) this.#live.delete(streamId);
       // The stream may have been deleted: setStatus on a missing row does nothing.
       this.#streams.setStatus(streamId, 'ended');
       this.#logger.info({ streamId, reason }, 'broadcast ended');

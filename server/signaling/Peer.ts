@@ -1,9 +1,17 @@
 /**
- * One signaling socket's media: the transports, producers and consumers it opened. It owns them: `close()`
- * (on disconnect) closes all of them, and each drops out of its map when mediasoup closes it (a router
- * closing at the end of a broadcast closes its transports, which close their producers and consumers).
+ * One signaling socket's media: the transports, producers and consumers it opened, and the publisher lease it
+ * holds. It owns them: `close()` (on disconnect) closes all of them and releases the lease, and each drops out
+ * of its map when mediasoup closes it (a router closing at the end of a broadcast closes its transports, which
+ * close their producers and consumers).
+ *
+ * A closed peer refuses: whatever is handed to it after `close()` (a transport, consumer or producer whose
+ * request was waiting on the worker when the socket went away; a lease granted meanwhile) is closed or
+ * released at once, and the call throws LiveError('connection_closed'). Handlers also get `signal`, aborted at
+ * `close()`, to stop before making anything more.
  */
 import type { types } from 'mediasoup';
+import type { PublisherLease } from '../live/Broadcast.js';
+import { ownerGone } from '../live/LiveError.js';
 
 export type Direction = 'send' | 'recv';
 
@@ -11,22 +19,64 @@ export class Peer {
   readonly id: string;
   /** The stream this socket watches (viewer), if any. */
   watching: string | undefined;
-  /** The stream this socket broadcasts into, if any. */
-  broadcasting: string | undefined;
   readonly transports = new Map<string, { transport: types.WebRtcTransport; direction: Direction }>();
   readonly consumers = new Map<string, types.Consumer>();
   readonly producers = new Map<string, types.Producer>();
-  #closed = false;
+  readonly #abort = new AbortController();
+  #lease: PublisherLease | undefined;
 
   constructor(id: string) {
     this.id = id;
   }
 
   get closed(): boolean {
-    return this.#closed;
+    return this.#abort.signal.aborted;
+  }
+
+  /** Aborted when the socket goes away. */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** Throws LiveError('connection_closed') once the peer closed (check after every await). */
+  assertOpen(what: string): void {
+    if (this.closed) throw ownerGone(what);
+  }
+
+  /** The publisher lease this socket holds, while it still makes it the publisher. */
+  get lease(): PublisherLease | undefined {
+    return this.#lease?.held ? this.#lease : undefined;
+  }
+
+  /** The stream this socket broadcasts into, if it holds its lease. */
+  get broadcasting(): string | undefined {
+    return this.lease?.broadcast.streamId;
+  }
+
+  /** Takes a publisher lease (releasing the one it held for another broadcast). */
+  holdLease(lease: PublisherLease): void {
+    if (this.closed) {
+      lease.release();
+      throw ownerGone('broadcast:start');
+    }
+    const old = this.#lease;
+    this.#lease = lease;
+    // A resume of the same broadcast by the same peer replaces its lease: releasing the old one would drop it.
+    if (old && old !== lease && (old.broadcast !== lease.broadcast || old.publisherId !== lease.publisherId)) old.release();
+  }
+
+  /** Gives up the lease without releasing it (the broadcast was ended by its publisher). */
+  dropLease(): PublisherLease | undefined {
+    const lease = this.#lease;
+    this.#lease = undefined;
+    return lease;
   }
 
   addTransport(transport: types.WebRtcTransport, direction: Direction): void {
+    if (this.closed) {
+      transport.close();
+      throw ownerGone('transport:create');
+    }
     // One transport per direction: a new one (after a reconnect or a router change) replaces the old.
     for (const [id, t] of this.transports) if (t.direction === direction) (t.transport.close(), this.transports.delete(id));
     this.transports.set(transport.id, { transport, direction });
@@ -48,11 +98,19 @@ export class Peer {
   }
 
   addConsumer(consumer: types.Consumer): void {
+    if (this.closed) {
+      consumer.close();
+      throw ownerGone('consume');
+    }
     this.consumers.set(consumer.id, consumer);
     consumer.observer.once('close', () => this.consumers.delete(consumer.id));
   }
 
   addProducer(producer: types.Producer): void {
+    if (this.closed) {
+      producer.close();
+      throw ownerGone('produce');
+    }
     this.producers.set(producer.id, producer);
     producer.observer.once('close', () => this.producers.delete(producer.id));
   }
@@ -63,8 +121,10 @@ export class Peer {
   }
 
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.closed) return;
+    this.#abort.abort();
+    this.#lease?.release();
+    this.#lease = undefined;
     for (const { transport } of [...this.transports.values()]) transport.close();
     this.transports.clear();
     this.consumers.clear();

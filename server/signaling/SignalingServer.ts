@@ -9,7 +9,9 @@ import type http from 'node:http';
 import { Server, type Socket } from 'socket.io';
 import type { ZodError } from 'zod';
 import type { Ack, ClientEvents, RequestName, RequestResults, ServerEvents } from '../../shared/signaling.js';
+import type { ErrorBody, ErrorCode, ErrorReason } from '../../shared/errors.js';
 import { handshakeAuthSchema, requestSchemas } from '../../shared/signalingSchemas.js';
+import { LiveError } from '../live/LiveError.js';
 import { TokenError, type AccessClaims } from '../auth/tokens.js';
 import { clientAddress } from '../http/clientAddress.js';
 import type { Services } from '../http/Services.js';
@@ -23,6 +25,8 @@ import { KeyedConcurrencyLimit } from '../limits/KeyedConcurrencyLimit.js';
 import { TokenBucket } from '../limits/TokenBucket.js';
 import { SignalingError } from './SignalingError.js';
 import { viewerHandlers } from './viewerHandlers.js';
+import { chatHandlers } from '../chat/chatHandlers.js';
+import type { ChatService } from '../chat/ChatService.js';
 import { streamInfo } from './streamInfo.js';
 
 export interface SocketData {
@@ -38,6 +42,8 @@ export interface SignalingDeps {
   broadcasts: Broadcasts;
   pool: WorkerPool;
   logger: Logger;
+  /** The live chat (server/chat): its requests are handled here like every other. */
+  chat: ChatService;
 }
 
 /** What each handler gets. */
@@ -73,7 +79,7 @@ export class SignalingServer {
 
   constructor(server: http.Server, deps: SignalingDeps) {
     this.#deps = deps;
-    this.#handlers = { ...viewerHandlers, ...broadcasterHandlers };
+    this.#handlers = { ...viewerHandlers, ...broadcasterHandlers, ...chatHandlers(deps.chat) };
     this.socketsPerAddress = new KeyedConcurrencyLimit(deps.services.config.maxSocketsPerAddress);
     this.io = new Server(server, {
       serveClient: false,
@@ -85,13 +91,13 @@ export class SignalingServer {
     });
     this.io.use((socket, next) => {
       const auth = handshakeAuthSchema.safeParse(socket.handshake.auth ?? {});
-      if (!auth.success) return next(new Error('bad_request: handshake auth must be { token?: string }'));
+      if (!auth.success) return next(refusal('bad_request', 'handshake auth must be { token?: string }'));
       let user: AccessClaims | undefined;
       if (auth.data.token) {
         try {
           user = deps.services.tokens.verifyAccess(auth.data.token);
         } catch (err) {
-          return next(new Error(`unauthorized: ${err instanceof TokenError ? err.message : 'bad token'}`));
+          return next(refusal('unauthorized', err instanceof TokenError ? err.message : 'bad token'));
         }
       }
       socket.data.user = user;
@@ -129,7 +135,7 @@ export class SignalingServer {
     const address = clientAddress(socket.request);
     if (!this.socketsPerAddress.acquire(address)) {
       this.#deps.logger.debug({ component: 'signaling', address }, 'socket refused: too many from its address');
-      return next(new Error(`too_many_requests: too many connections from your address (at most ${this.socketsPerAddress.max})`));
+      return next(refusal('too_many_requests', `too many connections from your address (at most ${this.socketsPerAddress.max})`, 'too_many_connections'));
     }
     let held = true;
     const release = () => {
@@ -153,11 +159,11 @@ export class SignalingServer {
     socket.onAny((event: unknown, ...args: unknown[]) => {
       const ack = args.at(-1);
       const reply = typeof ack === 'function' ? (ack as (res: Ack<unknown>) => void) : () => undefined;
-      const fail = (code: SignalingError['code'], message: string) => {
+      const fail = (code: ErrorCode, message: string, reason?: ErrorReason) => {
         this.#deps.services.metrics.signalingErrors.inc({ event: typeof event === 'string' && event in requestSchemas ? event : 'unknown' });
-        reply({ ok: false, error: code, message });
+        reply({ ok: false, error: code, message, ...(reason ? { reason } : {}) });
       };
-      if (!bucket.take()) return fail('too_many_requests', 'too many signaling requests: slow down');
+      if (!bucket.take()) return fail('too_many_requests', 'too many signaling requests: slow down', 'rate_limited');
       if (typeof event !== 'string' || !Object.hasOwn(requestSchemas, event)) {
         return fail('not_found', `unknown event ${JSON.stringify(String(event)).slice(0, 80)}`);
       }
@@ -179,6 +185,10 @@ export class SignalingServer {
           (data) => reply({ ok: true, data: data ?? {} }),
           (err: unknown) => {
             if (err instanceof SignalingError) return fail(err.code, err.message);
+            if (err instanceof LiveError) {
+              if (err.reason === 'connection_closed') log.debug({ event: name }, err.message);
+              return fail(err.code, err.message, err.reason);
+            }
             log.error({ err, event: name }, 'signaling handler failed');
             fail('internal', `${name} failed: ${err instanceof Error ? err.message : 'internal error'}`);
           },
@@ -188,7 +198,7 @@ export class SignalingServer {
     socket.on('disconnect', (reason) => {
       log.debug({ reason }, 'socket disconnected');
       if (peer.watching) this.#deps.broadcasts.removeViewer(peer.watching, peer.id);
-      if (peer.broadcasting) this.#deps.broadcasts.get(peer.broadcasting)?.publisherLost(peer.id);
+      // Closes its transports, releases its publisher lease, and aborts its requests still running.
       peer.close();
     });
   }
@@ -209,6 +219,16 @@ export class SignalingServer {
       if (stream) this.io.to(streamRoom(streamId)).emit('stream:updated', { stream: streamInfo(stream) });
     });
   }
+}
+
+/**
+ * A handshake refusal: socket.io-client gets `connect_error` with this message and, in `err.data`, the
+ * machine-readable `{ error, reason?, message }` (clients act on that, never on the message).
+ */
+function refusal(code: ErrorCode, message: string, reason?: ErrorReason): Error {
+  const err = new Error(`${code}: ${message}`) as Error & { data: ErrorBody };
+  err.data = { error: code, message, ...(reason ? { reason } : {}) };
+  return err;
 }
 
 function describeZod(event: string, err: ZodError): string {

@@ -1,7 +1,7 @@
 /** Broadcaster requests: start/stop broadcasting into one's own stream, send and remove tracks. */
 import type { types } from 'mediasoup';
 import { canManage } from '../auth/access.js';
-import { BroadcastConflictError } from '../live/Broadcasts.js';
+import { LiveError } from '../live/LiveError.js';
 import { withClientParams } from './mediaHandlers.js';
 import type { HandlerContext, Handlers } from './SignalingServer.js';
 import { streamRoom } from './SignalingServer.js';
@@ -10,12 +10,11 @@ import { streamInfo } from './streamInfo.js';
 
 const MAX_PRODUCERS_PER_PEER = 4;
 
-function ownBroadcast(ctx: HandlerContext) {
-  const { peer, broadcasts } = ctx;
-  if (!peer.broadcasting) throw new SignalingError('bad_request', 'start a broadcast first (broadcast:start)');
-  const b = broadcasts.get(peer.broadcasting);
-  if (!b || b.ended || b.publisher !== peer.id) throw new SignalingError('conflict', 'you are not broadcasting this stream now');
-  return b;
+/** The lease this socket holds on a broadcast, or LiveError('not_publisher'). */
+function ownLease(ctx: HandlerContext) {
+  const lease = ctx.peer.lease;
+  if (!lease) throw new LiveError('not_publisher', 'you are not broadcasting a stream now: start one first (broadcast:start)');
+  return lease;
 }
 
 export const broadcasterHandlers: Handlers = {
@@ -26,38 +25,32 @@ export const broadcasterHandlers: Handlers = {
     const stream = services.streams.byId(streamId);
     if (!stream) throw new SignalingError('not_found', `no stream ${streamId}`);
     if (!canManage(user, stream)) throw new SignalingError('forbidden', 'you may only broadcast into your own streams');
-    if (peer.broadcasting && peer.broadcasting !== streamId) {
-      broadcasts.get(peer.broadcasting)?.publisherLost(peer.id);
-    }
     peer.closeDirection('send');
-    let result;
-    try {
-      result = await broadcasts.start(streamId, peer.id, resumeKey);
-    } catch (err) {
-      if (err instanceof BroadcastConflictError) throw new SignalingError('conflict', err.message);
-      throw err;
-    }
-    peer.broadcasting = streamId;
+    const { broadcast, lease, resumed } = await broadcasts.start(streamId, peer.id, { resumeKey, signal: peer.signal });
+    // Releases (closed peer) or keeps the lease; a lease on another broadcast is released.
+    peer.holdLease(lease);
     await socket.join(streamRoom(streamId));
-    ctx.log.info({ streamId, resumed: result.resumed }, 'broadcasting');
+    peer.assertOpen('broadcast:start');
+    ctx.log.info({ streamId, resumed }, 'broadcasting');
     return {
-      stream: streamInfo(services.streams.byId(streamId)!),
+      stream: streamInfo(services.streams.byId(streamId) ?? stream),
       routerRtpCapabilities: pool.rtpCapabilities as unknown as Record<string, unknown>,
-      resumed: result.resumed,
-      resumeKey: result.broadcast.resumeKey,
+      resumed,
+      resumeKey: broadcast.resumeKey,
     };
   },
 
-  'broadcast:stop': (_p, ctx) => {
-    const b = ownBroadcast(ctx);
-    void b.end('the broadcaster ended the stream');
-    ctx.peer.broadcasting = undefined;
+  'broadcast:stop': async (_p, ctx) => {
+    const lease = ownLease(ctx);
+    ctx.peer.dropLease();
+    // Answered once the end is over (outputs finished, status ended): a start right after it succeeds anyway.
+    await lease.broadcast.end('the broadcaster ended the stream');
     return {};
   },
 
   produce: async ({ transportId, kind, rtpParameters, source, height }, ctx) => {
     const { peer } = ctx;
-    const b = ownBroadcast(ctx);
+    const lease = ownLease(ctx);
     const transport = peer.transport(transportId, 'send');
     if (!transport) throw new SignalingError('not_found', `no send transport ${transportId} on this connection`);
     if (peer.producers.size >= MAX_PRODUCERS_PER_PEER) throw new SignalingError('too_many_requests', 'too many tracks on this connection');
@@ -65,7 +58,7 @@ export const broadcasterHandlers: Handlers = {
       transport.produce({ kind, rtpParameters: rtpParameters as unknown as types.RtpParameters, appData: { source, ...(height ? { height } : {}) } }),
     );
     peer.addProducer(producer);
-    b.addProducer(producer, source);
+    lease.broadcast.addProducer(lease, producer, source);
     return { id: producer.id };
   },
 

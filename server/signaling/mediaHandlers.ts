@@ -3,10 +3,19 @@ import type { types } from 'mediasoup';
 import type { TransportInfo } from '../../shared/signaling.js';
 import type { Broadcast } from '../live/Broadcast.js';
 import type { Direction, Peer } from './Peer.js';
+import { LiveError } from '../live/LiveError.js';
 import { SignalingError } from './SignalingError.js';
 
-/** A WebRTC transport: a sender's on the broadcast's router, a viewer's wherever the broadcast places it. */
-export async function createTransport(broadcast: Broadcast, peer: Peer, direction: Direction): Promise<TransportInfo> {
+/**
+ * A WebRTC transport: a sender's on the broadcast's router, a viewer's wherever the broadcast places it.
+ * The peer takes it (a peer closed meanwhile closes it and throws): `onTaken` runs only then.
+ */
+export async function createTransport(
+  broadcast: Broadcast,
+  peer: Peer,
+  direction: Direction,
+  onTaken: (transport: types.WebRtcTransport) => void = () => undefined,
+): Promise<TransportInfo> {
   const options = {
     enableUdp: true,
     enableTcp: true,
@@ -18,8 +27,10 @@ export async function createTransport(broadcast: Broadcast, peer: Peer, directio
     direction === 'send'
       ? await broadcast.router.createWebRtcTransport({ ...options, webRtcServer: broadcast.webRtcServer })
       : await broadcast.createViewerTransport(peer.id, options);
-  if (direction === 'send') await transport.setMaxIncomingBitrate(8_000_000).catch(() => undefined);
   peer.addTransport(transport, direction);
+  onTaken(transport);
+  if (direction === 'send') await transport.setMaxIncomingBitrate(8_000_000).catch(() => undefined);
+  peer.assertOpen('transport:create');
   return {
     id: transport.id,
     iceParameters: transport.iceParameters,
@@ -33,7 +44,7 @@ export async function withClientParams<T>(what: string, fn: () => Promise<T>): P
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof SignalingError) throw err;
+    if (err instanceof SignalingError || err instanceof LiveError) throw err;
     throw new SignalingError('bad_request', `${what}: ${err instanceof Error ? err.message : 'rejected'}`);
   }
 }

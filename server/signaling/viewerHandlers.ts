@@ -2,7 +2,8 @@
 import type { types } from 'mediasoup';
 import type { ConsumerInfo, JoinResult } from '../../shared/signaling.js';
 import { canManage, canWatch } from '../auth/access.js';
-import { simulcastLayers } from '../live/Broadcast.js';
+import { simulcastLayers, type Broadcast } from '../live/Broadcast.js';
+import { LiveError } from '../live/LiveError.js';
 import { connectTransport, createTransport, withClientParams } from './mediaHandlers.js';
 import type { HandlerContext, Handlers } from './SignalingServer.js';
 import { streamRoom } from './SignalingServer.js';
@@ -23,8 +24,14 @@ function leave(ctx: HandlerContext): void {
 function watchedBroadcast(ctx: HandlerContext) {
   if (!ctx.peer.watching) throw new SignalingError('bad_request', 'join a stream first (viewer:join)');
   const b = ctx.broadcasts.get(ctx.peer.watching);
-  if (!b || b.ended) throw new SignalingError('not_found', 'this stream is not live now');
+  if (!b || b.ended) throw new LiveError('not_live', 'this stream is not live now');
   return b;
+}
+
+/** After an await: the socket is still there, and the broadcast has not ended meanwhile. */
+function stillWatching(ctx: HandlerContext, b: Broadcast, what: string): void {
+  ctx.peer.assertOpen(what);
+  b.assertLive(what);
 }
 
 export const viewerHandlers: Handlers = {
@@ -38,8 +45,10 @@ export const viewerHandlers: Handlers = {
     if (peer.watching !== streamId) {
       leave(ctx);
       peer.watching = streamId;
-      await socket.join(streamRoom(streamId));
       broadcasts.addViewer(streamId, peer.id);
+      await socket.join(streamRoom(streamId));
+      // A socket gone meanwhile was counted out by its disconnect (peer.watching was set before the await).
+      peer.assertOpen('viewer:join');
     }
     const b = broadcasts.get(streamId);
     return {
@@ -47,7 +56,7 @@ export const viewerHandlers: Handlers = {
       broadcast: b && !b.ended ? { session: b.session, state: b.state, producers: b.producerInfos() } : null,
       viewerCount: broadcasts.viewerCount(streamId),
       routerRtpCapabilities: ctx.pool.rtpCapabilities as unknown as Record<string, unknown>,
-      delivery: { webrtc: (b?.receiverCount ?? 0) < services.config.maxWebrtcViewers, hls: `/hls/${streamId}/master.m3u8` },
+      delivery: { webrtc: b && !b.ended ? b.seats.hasRoom(peer.id) : services.config.maxWebrtcViewers > 0, hls: `/hls/${streamId}/master.m3u8` },
     };
   },
 
@@ -57,20 +66,22 @@ export const viewerHandlers: Handlers = {
   },
 
   'transport:create': async ({ direction }, ctx) => {
+    const { peer } = ctx;
     if (direction === 'send') {
-      if (!ctx.peer.broadcasting) throw new SignalingError('forbidden', 'only a broadcaster (after broadcast:start) may send');
-      const b = ctx.broadcasts.get(ctx.peer.broadcasting);
-      if (!b || b.ended || b.publisher !== ctx.peer.id) throw new SignalingError('conflict', 'you are not broadcasting this stream now');
-      return createTransport(b, ctx.peer, 'send');
+      const lease = peer.lease;
+      if (!lease) throw new LiveError('not_publisher', 'only the broadcaster (after broadcast:start) may send');
+      return createTransport(lease.broadcast, peer, 'send');
     }
     const b = watchedBroadcast(ctx);
-    const max = ctx.services.config.maxWebrtcViewers;
-    if (b.receiverCount >= max && !ctx.peer.recvTransport()) {
-      throw new SignalingError('too_many_requests', `this stream has its maximum of ${max} WebRTC viewers: watch over HLS`);
+    // Taken before the awaits (concurrent requests cannot pass the cap together), given back exactly once:
+    // here if no transport came of it, else when the transport closes.
+    const seat = b.seats.take(peer.id);
+    try {
+      return await createTransport(b, peer, 'recv', (transport) => transport.observer.once('close', seat.release));
+    } catch (err) {
+      seat.release();
+      throw err;
     }
-    const info = await createTransport(b, ctx.peer, 'recv');
-    b.addReceiver(ctx.peer.id, ctx.peer.anyTransport(info.id)!);
-    return info;
   },
 
   'transport:connect': async ({ transportId, dtlsParameters }, ctx) => {
@@ -85,13 +96,22 @@ export const viewerHandlers: Handlers = {
     if (!producer) throw new SignalingError('not_found', `no producer ${producerId} in this broadcast`);
     const transport = peer.recvTransport();
     if (!transport || transport.appData.session !== b.session) {
-      throw new SignalingError('conflict', 'create a receive transport for the current broadcast first (transport:create)');
+      throw new LiveError('stale_session', 'create a receive transport for the current broadcast first (transport:create)');
     }
     if (peer.consumers.size >= MAX_CONSUMERS_PER_PEER) throw new SignalingError('too_many_requests', 'too many consumers on this connection');
     const caps = rtpCapabilities as unknown as types.RtpCapabilities;
     const canConsume = await withClientParams('consume', () => b.canConsume(transport, producerId, caps));
+    stillWatching(ctx, b, 'consume');
     if (!canConsume) throw new SignalingError('bad_request', 'your device cannot receive this codec');
-    const consumer = await withClientParams('consume', () => transport.consume({ producerId, rtpCapabilities: caps, paused: true }));
+    let consumer: types.Consumer;
+    try {
+      consumer = await withClientParams('consume', () => transport.consume({ producerId, rtpCapabilities: caps, paused: true }));
+    } catch (err) {
+      // The transport or its router closed under the request: say why, not mediasoup's complaint.
+      stillWatching(ctx, b, 'consume');
+      if (transport.closed) throw new LiveError('stale_session', 'consume: your receive transport closed meanwhile: create a new one');
+      throw err;
+    }
     peer.addConsumer(consumer);
     consumer.on('producerclose', () => socket.emit('consumer:closed', { consumerId: consumer.id }));
     consumer.on('transportclose', () => socket.emit('consumer:closed', { consumerId: consumer.id }));
@@ -110,9 +130,12 @@ export const viewerHandlers: Handlers = {
   'consumer:resume': async ({ consumerId }, ctx) => {
     const consumer = ctx.peer.consumers.get(consumerId);
     if (!consumer) throw new SignalingError('not_found', `no consumer ${consumerId} on this connection`);
-    await consumer.resume();
+    // A consumer closed meanwhile (its producer or transport went away) was already told as consumer:closed.
+    await consumer.resume().catch((err: unknown) => {
+      if (!consumer.closed) throw err;
+    });
     // A viewer that joins mid-stream needs a keyframe now, not at the encoder's next one.
-    if (consumer.kind === 'video') await consumer.requestKeyFrame();
+    if (consumer.kind === 'video' && !consumer.closed) await consumer.requestKeyFrame().catch(() => undefined);
     return {};
   },
 

@@ -1,10 +1,9 @@
 /**
- * The open WHIP or WHEP sessions, by id. A session leaves when it closes; the sessions of a stream close
- * when its broadcast ends for any reason (DELETE, stream deleted, shutdown). `close()` (idempotent) stops
- * listening and closes them all.
+ * The open WHIP or WHEP sessions, by id, for their HTTP resources (DELETE, PATCH). A session leaves when it
+ * closes. Sessions close with their broadcast by ownership, not through here: a WHIP session's transport is on
+ * the broadcast's router; a WHEP session is an output of the broadcast. `close()` (idempotent, shutdown) closes
+ * them all.
  */
-import type { Broadcasts } from '../live/Broadcasts.js';
-
 export interface RegisteredSession {
   readonly id: string;
   readonly streamId: string;
@@ -14,19 +13,13 @@ export interface RegisteredSession {
 
 export class SessionRegistry<S extends RegisteredSession> {
   readonly #sessions = new Map<string, S>();
-  readonly #broadcasts: Pick<Broadcasts, 'on' | 'off'>;
   #closed = false;
 
-  constructor(broadcasts: Pick<Broadcasts, 'on' | 'off'>) {
-    this.#broadcasts = broadcasts;
-    broadcasts.on('ended', this.#onEnded);
-  }
-
-  readonly #onEnded = ({ streamId }: { streamId: string }): void => {
-    for (const s of [...this.#sessions.values()]) if (s.streamId === streamId) s.close('the broadcast ended');
-  };
-
   add(session: S): void {
+    if (this.#closed) {
+      session.close('the server is shutting down');
+      return;
+    }
     this.#sessions.set(session.id, session);
     session.once('closed', () => this.#sessions.delete(session.id));
   }
@@ -40,7 +33,6 @@ export class SessionRegistry<S extends RegisteredSession> {
   close(reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#broadcasts.off('ended', this.#onEnded);
     for (const s of [...this.#sessions.values()]) s.close(reason);
   }
 }

@@ -1,9 +1,13 @@
 /**
  * WHEP playback: a viewer's SDP offer (recvonly) becomes consumers of the live broadcast's audio and video,
- * on a router of the viewer's own (see playbackPlan.ts for why) fed through a RouterPipe, and an SDP answer. WHEP viewers are
- * counted in the stream's audience like socket viewers ("whep:<session>") and leave it when their session
- * closes: DELETE, the client going away (LivenessWatch), a producer closing (there is no renegotiation in
- * WHEP: the player reconnects), or the broadcast ending.
+ * on a router of the viewer's own (see playbackPlan.ts for why) fed through a RouterPipe, and an SDP answer.
+ * WHEP viewers are counted in the stream's audience like socket viewers ("whep:<session>"), hold a WebRTC
+ * seat of the broadcast like them (one cap for both: ViewerSeats), and leave both when their session closes:
+ * DELETE, the client going away (LivenessWatch), a producer closing (there is no renegotiation in WHEP: the
+ * player reconnects), or the broadcast ending: each session is an output of its broadcast, closed by it.
+ *
+ * Lifetimes: the HTTP request owns what `play` makes until the session exists (its seat, router, pipe,
+ * transport): a request whose client went away (`signal`) or whose broadcast ended meanwhile closes it all.
  */
 import type { types } from 'mediasoup';
 import type { Broadcasts } from '../live/Broadcasts.js';
@@ -12,6 +16,7 @@ import type { PooledRouter, WorkerPool } from '../media/WorkerPool.js';
 import { isRtx } from './codecMatching.js';
 import { WHEP_LIVENESS, WHIP_LIMITS, type LivenessTimings } from './limits.js';
 import { LivenessWatch } from './LivenessWatch.js';
+import { LiveError, ownerGone } from '../live/LiveError.js';
 import { refusedAsOfferError } from './OfferError.js';
 import { RouterPipe } from './RouterPipe.js';
 import { SessionRegistry } from './SessionRegistry.js';
@@ -21,22 +26,10 @@ import { parseOffer } from './sdpOffer.js';
 import { newSessionId } from './sessionIds.js';
 import { WhepSession } from './WhepSession.js';
 
-/** Why a stream cannot be watched over WHEP now: `not_live` (409) or `full` (503). */
-export class PlaybackUnavailableError extends Error {
-  override name = 'PlaybackUnavailableError';
-  readonly reason: 'not_live' | 'full';
-  constructor(reason: 'not_live' | 'full', message: string) {
-    super(message);
-    this.reason = reason;
-  }
-}
-
 export interface WhepPlaybackDeps {
   broadcasts: Broadcasts;
   pool: WorkerPool;
   logger: Logger;
-  /** WebRTC viewers (socket and WHEP) per stream beyond which WHEP refuses new ones. */
-  maxViewers: number;
   liveness?: LivenessTimings;
 }
 
@@ -44,7 +37,6 @@ export class WhepPlayback {
   readonly #broadcasts: Broadcasts;
   readonly #pool: WorkerPool;
   readonly #log: Logger;
-  readonly #maxViewers: number;
   readonly #liveness: LivenessTimings;
   readonly #sessions: SessionRegistry<WhepSession>;
 
@@ -52,9 +44,8 @@ export class WhepPlayback {
     this.#broadcasts = deps.broadcasts;
     this.#pool = deps.pool;
     this.#log = deps.logger.child({ component: 'whep' });
-    this.#maxViewers = deps.maxViewers;
     this.#liveness = deps.liveness ?? WHEP_LIVENESS;
-    this.#sessions = new SessionRegistry(deps.broadcasts);
+    this.#sessions = new SessionRegistry();
   }
 
   /** Session `id` of stream `streamId`. */
@@ -62,24 +53,25 @@ export class WhepPlayback {
     return this.#sessions.get(id, streamId);
   }
 
-  async play(streamId: string, offerText: string): Promise<{ session: WhepSession; answer: string }> {
+  async play(streamId: string, offerText: string, signal?: AbortSignal): Promise<{ session: WhepSession; answer: string }> {
     const offer = parseOffer(offerText, { maxMediaSections: WHIP_LIMITS.maxMediaSections });
     const broadcast = this.#broadcasts.get(streamId);
-    if (!broadcast || broadcast.ended) throw new PlaybackUnavailableError('not_live', `stream ${streamId} is not live now`);
+    if (!broadcast || broadcast.ended) throw new LiveError('not_live', `stream ${streamId} is not live now`);
     const sources: PlaybackSource[] = (['audio', 'video'] as const).flatMap((kind) => {
       const p = broadcast.producerOfKind(kind);
       const codec = p?.rtpParameters.codecs.find((c) => !isRtx(c));
       return p && codec ? [{ kind, producerId: p.id, codec }] : [];
     });
     if (broadcast.state !== 'live' || sources.length === 0) {
-      throw new PlaybackUnavailableError('not_live', `stream ${streamId} is live but its broadcaster sends nothing now: try again in a moment`);
-    }
-    if (this.#broadcasts.viewerCount(streamId) >= this.#maxViewers) {
-      throw new PlaybackUnavailableError('full', `stream ${streamId} has as many WebRTC viewers as it takes (${this.#maxViewers}): watch it over HLS`);
+      throw new LiveError('not_live', `stream ${streamId} is live but its broadcaster sends nothing now: try again in a moment`);
     }
     const plan = planPlayback(offer, sources);
     const id = newSessionId();
     const log = this.#log.child({ streamId, session: id });
+    const viewerId = `whep:${id}`;
+    // Taken before the awaits, given back exactly once: below if no session came of it, else when it closes.
+    const seat = broadcast.seats.take(viewerId);
+    const notLive = () => new LiveError('not_live', `stream ${streamId} stopped while this viewer was joining`);
 
     let media: PooledRouter | undefined;
     let transport: types.WebRtcTransport;
@@ -125,18 +117,26 @@ export class WhepPlayback {
       });
     } catch (err) {
       media?.router.close();
-      if (broadcast.ended || broadcast.state !== 'live') throw new PlaybackUnavailableError('not_live', `stream ${streamId} stopped while this viewer was joining`);
+      seat.release();
+      if (signal?.aborted) throw ownerGone('WHEP play');
+      if (broadcast.ended || broadcast.state !== 'live') throw notLive();
       throw err;
     }
-    if (broadcast.ended || consumers.some((c) => c.closed)) {
+    if (signal?.aborted || broadcast.ended || consumers.some((c) => c.closed)) {
       media.router.close();
-      throw new PlaybackUnavailableError('not_live', `stream ${streamId} stopped while this viewer was joining`);
+      seat.release();
+      if (signal?.aborted) throw ownerGone('WHEP play');
+      throw notLive();
     }
 
-    const session = new WhepSession({ id, streamId, router: media.router, transport, consumers });
+    const session = new WhepSession({ id, streamId, router: media.router, transport, consumers, sourceIds: plan.tracks.map((t) => t.source.producerId) });
     this.#sessions.add(session);
     this.#broadcasts.addViewer(streamId, session.viewerId);
+    // The broadcast closes the session when it ends; the session leaves the broadcast when it closes first.
+    const detach = broadcast.addOutput(session);
     session.once('closed', ({ reason }) => {
+      detach();
+      seat.release();
       this.#broadcasts.removeViewer(streamId, session.viewerId);
       log.info({ reason }, 'WHEP session closed');
     });
@@ -156,7 +156,7 @@ export class WhepPlayback {
   }
 
   /** DELETE: the viewer leaves. Returns false when there is no such session. */
-  end(id: string, streamId: string): boolean {
+  async end(id: string, streamId: string): Promise<boolean> {
     const session = this.#sessions.get(id, streamId);
     if (!session) return false;
     session.close('the viewer ended the session');

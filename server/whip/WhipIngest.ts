@@ -1,15 +1,19 @@
 /**
  * WHIP ingest: turns a publisher's SDP offer into a live broadcast. The publisher is an ordinary broadcast
- * publisher ("whip:<session>"), so socket viewers, viewer counts and the HLS bridge treat it like the
- * studio. A stream live from another publisher is refused (BroadcastConflictError); a broadcast waiting for
- * its dropped publisher is resumed.
+ * publisher ("whip:<session>") holding the broadcast's publisher lease, so socket viewers, viewer counts and
+ * the outputs treat it like the studio. A stream live from another publisher is refused
+ * (LiveError 'stream_busy'); a broadcast waiting for its dropped publisher is resumed.
  *
- * Lifetimes: the session's transport closing (the broadcast ended, its worker died) forgets the session;
- * the client going away (LivenessWatch) makes the broadcast wait for it (`publisherLost`); DELETE ends it.
+ * Lifetimes: the HTTP request owns what `publish` makes until the session exists: a request whose client went
+ * away (its `signal` aborted) or whose broadcast ended meanwhile gets everything closed and its lease given
+ * back. Then the session owns its transport and lease: the transport closing (the broadcast ended, its worker
+ * died) forgets the session; the client going away (LivenessWatch) releases the lease (the broadcast waits for
+ * it); DELETE ends the broadcast first, while the media still flows, so that its outputs finish cleanly.
  */
 import type { types } from 'mediasoup';
-import type { Broadcast } from '../live/Broadcast.js';
-import { BroadcastConflictError, type Broadcasts } from '../live/Broadcasts.js';
+import type { PublisherLease } from '../live/Broadcast.js';
+import type { Broadcasts } from '../live/Broadcasts.js';
+import { LiveError, ownerGone } from '../live/LiveError.js';
 import type { Logger } from '../log/logger.js';
 import { planIngest } from './ingestPlan.js';
 import { WHIP_LIMITS, WHIP_LIVENESS, type LivenessTimings } from './limits.js';
@@ -41,7 +45,7 @@ export class WhipIngest {
     this.#rtpCapabilities = deps.rtpCapabilities;
     this.#log = deps.logger.child({ component: 'whip' });
     this.#liveness = deps.liveness ?? WHIP_LIVENESS;
-    this.#sessions = new SessionRegistry(deps.broadcasts);
+    this.#sessions = new SessionRegistry();
   }
 
   /** Session `id` of stream `streamId`. */
@@ -50,14 +54,14 @@ export class WhipIngest {
   }
 
   /** Starts (or resumes) the stream's broadcast from this offer; returns the session and the SDP answer. */
-  async publish(streamId: string, offerText: string): Promise<{ session: WhipSession; answer: string; resumed: boolean }> {
+  async publish(streamId: string, offerText: string, signal?: AbortSignal): Promise<{ session: WhipSession; answer: string; resumed: boolean }> {
     const offer = parseOffer(offerText, { maxMediaSections: WHIP_LIMITS.maxMediaSections });
     const plan = planIngest(offer, this.#rtpCapabilities(), { maxSimulcastLayers: WHIP_LIMITS.maxSimulcastLayers });
     const id = newSessionId();
     const publisherId = `whip:${id}`;
     const log = this.#log.child({ streamId, session: id });
-    // Throws BroadcastConflictError when someone else is sending this stream.
-    const { broadcast, resumed } = await this.#broadcasts.start(streamId, publisherId);
+    // Throws LiveError('stream_busy') when someone else is sending this stream.
+    const { broadcast, lease, resumed } = await this.#broadcasts.start(streamId, publisherId, { signal });
 
     let transport: types.WebRtcTransport | undefined;
     let answer: string;
@@ -86,40 +90,46 @@ export class WhipIngest {
       });
     } catch (err) {
       transport?.close();
-      this.#giveBack(broadcast, publisherId, resumed);
+      this.#giveBack(lease, resumed);
       throw err;
     }
-    if (broadcast.ended || transport.closed) {
-      // Ended (e.g. the stream was deleted) while this publisher was being set up.
+    if (signal?.aborted || !lease.held || transport.closed) {
+      // The client went away, or the broadcast ended or was taken over, while this publisher was being set up.
       transport.close();
-      throw new BroadcastConflictError('the broadcast ended while this publisher was starting');
+      this.#giveBack(lease, resumed);
+      if (signal?.aborted) throw ownerGone('WHIP publish');
+      broadcast.assertLive('WHIP publish');
+      throw new LiveError('not_publisher', 'another publisher took this stream while this one was starting');
     }
 
-    const session = new WhipSession({ id, streamId, transport });
+    const session = new WhipSession({ id, streamId, transport, lease });
     this.#sessions.add(session);
     session.once('closed', ({ reason }) => log.info({ reason }, 'WHIP session closed'));
     session.watch(
       new LivenessWatch(transport, this.#liveness, {
         onGone: (reason) => {
           log.warn({ reason }, 'WHIP publisher gone; the broadcast waits for it');
-          broadcast.publisherLost(publisherId);
+          lease.release();
           session.close(reason);
         },
         onConnected: () => log.info('WHIP publisher connected'),
       }),
     );
-    for (const p of producers) broadcast.addProducer(p, 'whip');
+    for (const p of producers) broadcast.addProducer(lease, p, 'whip');
     const rejected = plan.sections.flatMap((s) => (s.accepted ? [] : [`${s.media.index}: ${s.reason}`]));
     log.info({ resumed, tracks: plan.tracks.map((t) => `${t.kind}:${t.rtpParameters.codecs[0]?.mimeType}x${t.rtpParameters.encodings?.length ?? 1}`), rejected }, 'WHIP session started');
     return { session, answer, resumed };
   }
 
-  /** DELETE: the publisher hangs up, which ends the broadcast. Returns false when there is no such session. */
-  end(id: string, streamId: string): boolean {
+  /**
+   * DELETE: the publisher hangs up, which ends the broadcast: its outputs finish while this session's media
+   * still flows (ffmpeg writes its last segment), then the router closes and with it this session's transport.
+   * Settles once the broadcast has ended. Returns false when there is no such session.
+   */
+  async end(id: string, streamId: string): Promise<boolean> {
     const session = this.#sessions.get(id, streamId);
     if (!session) return false;
-    const broadcast = this.#broadcasts.get(streamId);
-    if (broadcast && !broadcast.ended && broadcast.publisher === session.publisherId) void broadcast.end('the broadcaster ended the stream');
+    if (session.lease.held) await session.lease.broadcast.end('the broadcaster ended the stream');
     session.close('the publisher ended the session');
     return true;
   }
@@ -129,10 +139,10 @@ export class WhipIngest {
     this.#sessions.close('the server is shutting down');
   }
 
-  /** A publish that failed half-way: undo the broadcast start. */
-  #giveBack(broadcast: Broadcast, publisherId: string, resumed: boolean): void {
-    if (broadcast.ended || broadcast.publisher !== publisherId) return;
-    if (resumed) broadcast.publisherLost(publisherId);
-    else void broadcast.end('the WHIP publisher could not start');
+  /** A publish that failed half-way: undo the broadcast start (a new broadcast ends, a resumed one waits again). */
+  #giveBack(lease: PublisherLease, resumed: boolean): void {
+    if (!lease.held) return;
+    if (resumed) lease.release();
+    else void lease.broadcast.end('the WHIP publisher could not start');
   }
 }

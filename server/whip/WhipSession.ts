@@ -1,10 +1,11 @@
 /**
- * One WHIP publisher: its WebRTC transport (on the broadcast's router), and so the producers on it.
- * `close()` (idempotent) closes the transport, and with it the producers, which leave the broadcast.
- * What happens to the broadcast is the caller's decision (publisher lost, or ended).
+ * One WHIP publisher: its WebRTC transport (on the broadcast's router), and so the producers on it, and the
+ * broadcast's publisher lease. `close()` (idempotent) closes the transport, and with it the producers, which
+ * leave the broadcast. What happens to the broadcast is the caller's decision (lease released, or ended).
  */
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
+import type { PublisherLease } from '../live/Broadcast.js';
 import type { LivenessWatch } from './LivenessWatch.js';
 
 export interface WhipSessionEvents {
@@ -18,11 +19,13 @@ export class WhipSession extends EventEmitter<WhipSessionEvents> {
   readonly publisherId: string;
   readonly etag: string;
   readonly transport: types.WebRtcTransport;
+  readonly lease: PublisherLease;
   #watch: LivenessWatch | undefined;
   #closed = false;
 
-  constructor(opts: { id: string; streamId: string; transport: types.WebRtcTransport }) {
+  constructor(opts: { id: string; streamId: string; transport: types.WebRtcTransport; lease: PublisherLease }) {
     super();
+    this.lease = opts.lease;
     this.id = opts.id;
     this.streamId = opts.streamId;
     this.publisherId = `whip:${opts.id}`;

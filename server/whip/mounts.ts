@@ -1,7 +1,8 @@
 /**
- * WHIP ingest and WHEP playback as HTTP mounts for createHttpApp: `...whipWhepMounts(deps)` in the mounts
- * list gives /whip and /whep. The sessions end with their broadcasts (Broadcasts' `ended`), so shutdown
- * needs nothing more than ending every broadcast.
+ * WHIP ingest and WHEP playback as HTTP mounts for createHttpApp: `whipWhep(deps).mounts` in the mounts
+ * list gives /whip and /whep. The sessions end with their broadcasts (WHIP: its transport is on the
+ * broadcast's router; WHEP: the session is an output of the broadcast); `close()` at shutdown, after every
+ * broadcast ended, closes whatever is left.
  */
 import type { Router } from 'express';
 import type { Tokens } from '../auth/tokens.js';
@@ -22,15 +23,19 @@ export interface WhipWhepDeps {
   users: UserStore;
   tokens: Tokens;
   logger: Logger;
-  /** WebRTC viewers per stream beyond which WHEP refuses new ones (503). */
-  maxViewers: number;
 }
 
-export function whipWhepMounts(deps: WhipWhepDeps): [string, Router][] {
+export function whipWhep(deps: WhipWhepDeps): { mounts: [string, Router][]; close(): void } {
   const ingest = new WhipIngest({ broadcasts: deps.broadcasts, rtpCapabilities: () => deps.pool.rtpCapabilities, logger: deps.logger });
-  const playback = new WhepPlayback({ broadcasts: deps.broadcasts, pool: deps.pool, logger: deps.logger, maxViewers: deps.maxViewers });
-  return [
-    ['/whip', whipRoutes({ ingest, streams: deps.streams, users: deps.users, tokens: deps.tokens })],
-    ['/whep', whepRoutes({ playback, streams: deps.streams, tokens: deps.tokens })],
-  ];
+  const playback = new WhepPlayback({ broadcasts: deps.broadcasts, pool: deps.pool, logger: deps.logger });
+  return {
+    mounts: [
+      ['/whip', whipRoutes({ ingest, streams: deps.streams, users: deps.users, tokens: deps.tokens })],
+      ['/whep', whepRoutes({ playback, streams: deps.streams, tokens: deps.tokens })],
+    ],
+    close: () => {
+      ingest.close();
+      playback.close();
+    },
+  };
 }

@@ -8,13 +8,12 @@ import crypto from 'node:crypto';
 import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { streamIdSchema } from '../../shared/apiSchemas.js';
 import { ApiError } from '../http/ApiError.js';
-import { BroadcastConflictError } from '../live/Broadcasts.js';
+import { LiveError } from '../live/LiveError.js';
 import type { KeyedRateLimiter } from '../limits/KeyedRateLimiter.js';
 import type { StreamRecord, StreamStore } from '../store/StreamStore.js';
 import { WHIP_LIMITS } from './limits.js';
 import { OfferError } from './OfferError.js';
 import { SESSION_ID } from './sessionIds.js';
-import { PlaybackUnavailableError } from './WhepPlayback.js';
 
 const CORS = {
   'Access-Control-Allow-Origin': '*',
@@ -102,11 +101,10 @@ function sendAnswer(res: Response, opts: { location: string; etag: string; answe
 /** The WHIP/WHEP services' errors as API errors; anything else stays a 500. */
 function asApiError(err: unknown): unknown {
   if (err instanceof OfferError) return new ApiError(err.problem === 'not_acceptable' ? 'not_acceptable' : 'bad_request', err.message);
-  if (err instanceof BroadcastConflictError) return new ApiError('conflict', err.message);
-  if (err instanceof PlaybackUnavailableError) {
-    return err.reason === 'full'
-      ? new ApiError('not_ready', err.message, { status: 503, headers: { 'Retry-After': '30' } })
-      : new ApiError('conflict', err.message);
+  if (err instanceof LiveError) {
+    // WHEP players take 503 + Retry-After for "full"; the reason says which.
+    if (err.reason === 'viewers_full') return new ApiError('not_ready', err.message, { status: 503, reason: err.reason, headers: { 'Retry-After': '30' } });
+    return new ApiError(err.code, err.message, { reason: err.reason });
   }
   return err;
 }
@@ -128,12 +126,15 @@ export interface SdpEndpoint {
   limiter: KeyedRateLimiter;
   /** Throws an ApiError (401, 403) unless the request may make a session on this stream. */
   authorize(req: Request, stream: StreamRecord): void;
-  /** Makes the session for an offer; throws the services' errors (see asApiError). */
-  create(streamId: string, offer: string): Promise<{ session: { id: string; etag: string }; answer: string }>;
+  /**
+   * Makes the session for an offer; throws the services' errors (see asApiError). `signal` aborts when the
+   * client goes away before the answer is sent: whatever was made for it must then be closed.
+   */
+  create(streamId: string, offer: string, signal: AbortSignal): Promise<{ session: { id: string; etag: string }; answer: string }>;
   /** The session `id` of stream `streamId`, if open. */
   session(id: string, streamId: string): unknown;
-  /** Ends session `id` of stream `streamId`; false when there is no such session. */
-  end(id: string, streamId: string): boolean;
+  /** Ends session `id` of stream `streamId` (settles when it has ended); false when there is no such session. */
+  end(id: string, streamId: string): Promise<boolean>;
 }
 
 /**
@@ -161,19 +162,27 @@ export function sdpEndpointRoutes(endpoint: SdpEndpoint): Router {
     sdpBody,
     async (req, res) => {
       const stream = streamOf(res);
+      const gone = new AbortController();
+      const onClose = () => {
+        if (!res.writableFinished) gone.abort();
+      };
+      res.once('close', onClose);
       let created;
       try {
-        created = await endpoint.create(stream.id, req.body as string);
+        created = await endpoint.create(stream.id, req.body as string, gone.signal);
       } catch (err) {
         throw asApiError(err);
+      } finally {
+        res.off('close', onClose);
       }
+      if (gone.signal.aborted) return;
       sendAnswer(res, { location: `${req.baseUrl}/${stream.id}/sessions/${created.session.id}`, etag: created.session.etag, answer: created.answer });
     },
   );
 
-  r.delete('/:id/sessions/:sessionId', (req, res) => {
+  r.delete('/:id/sessions/:sessionId', async (req, res) => {
     const sessionId = sessionIdOf(req);
-    if (!sessionId || !endpoint.end(sessionId, String(req.params.id))) throw noSuchSession(req);
+    if (!sessionId || !(await endpoint.end(sessionId, String(req.params.id)))) throw noSuchSession(req);
     res.status(204).end();
   });
 

@@ -41,7 +41,7 @@ export function whepRoutes(deps: WhepRoutesDeps): Router {
             headers: { 'WWW-Authenticate': 'Bearer' },
           });
     },
-    create: (streamId, offer) => playback.play(streamId, offer),
+    create: (streamId, offer, signal) => playback.play(streamId, offer, signal),
     session: (id, streamId) => playback.session(id, streamId),
     end: (id, streamId) => playback.end(id, streamId),
   });

@@ -34,7 +34,7 @@ export function whipRoutes(deps: WhipRoutesDeps): Router {
     streams: deps.streams,
     limiter: deps.limiter ?? new KeyedRateLimiter(WHIP_LIMITS.whipOfferRate),
     authorize: (req, stream) => authorizePublisher(req, stream, deps),
-    create: (streamId, offer) => ingest.publish(streamId, offer),
+    create: (streamId, offer, signal) => ingest.publish(streamId, offer, signal),
     session: (id, streamId) => ingest.session(id, streamId),
     end: (id, streamId) => ingest.end(id, streamId),
   });

@@ -4,7 +4,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { types } from 'mediasoup';
-import type { Broadcast } from '../../server/live/Broadcast.js';
+import type { PublisherLease } from '../../server/live/Broadcast.js';
+import type { Broadcasts } from '../../server/live/Broadcasts.js';
+import type { SignalingServer } from '../../server/signaling/SignalingServer.js';
 
 export interface RtpSource {
   video: types.Producer;
@@ -13,7 +15,9 @@ export interface RtpSource {
   stop(): void;
 }
 
-export async function startRtpSource(broadcast: Broadcast, opts: { width: number; height: number }): Promise<RtpSource> {
+/** Publishes into the broadcast of `lease` (from `broadcasts.start`), as its publisher. */
+export async function startRtpSource(lease: PublisherLease, opts: { width: number; height: number }): Promise<RtpSource> {
+  const broadcast = lease.broadcast;
   const router = broadcast.router;
   // ffmpeg sends RTP and RTCP from different local ports: keep them apart (no rtcp-mux), or comedia would
   // lock onto whichever arrives first and drop the other.
@@ -48,8 +52,8 @@ export async function startRtpSource(broadcast: Broadcast, opts: { width: number
     ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
-  broadcast.addProducer(audio, 'whip');
-  broadcast.addProducer(video, 'whip');
+  broadcast.addProducer(lease, audio, 'whip');
+  broadcast.addProducer(lease, video, 'whip');
   return {
     video,
     audio,
@@ -60,4 +64,12 @@ export async function startRtpSource(broadcast: Broadcast, opts: { width: number
       at.close();
     },
   };
+}
+
+/** The publisher lease held by the socket that broadcasts `streamId` now (a studio driven by a test). */
+export function socketLease(onair: { broadcasts: Broadcasts; signaling: SignalingServer }, streamId: string): PublisherLease {
+  const publisher = onair.broadcasts.get(streamId)?.publisher;
+  const lease = publisher ? onair.signaling.io.of('/').sockets.get(publisher)?.data.peer.lease : undefined;
+  if (!lease) throw new Error(`no socket broadcasts ${streamId} now`);
+  return lease;
 }

@@ -6,7 +6,7 @@ import dgram from 'node:dgram';
 import type { types } from 'mediasoup';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Broadcast } from '../../server/live/Broadcast.js';
-import { startRtpSource } from '../helpers/rtpSource.js';
+import { socketLease, startRtpSource } from '../helpers/rtpSource.js';
 import { connect, goLive, recvRtpCapabilities, vp8RtpParameters, type TestSocket } from '../helpers/signalingClient.js';
 import { until } from '../helpers/until.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
@@ -152,7 +152,7 @@ describe('one stream, every worker', () => {
 
   it('edge viewers receive the media, ask the broadcaster for keyframes through the pipe, and choose simulcast layers', async () => {
     const { id, pub, live, broadcast } = await liveStream();
-    const source = await startRtpSource(broadcast, { width: 320, height: 240 });
+    const source = await startRtpSource(socketLease(s, id), { width: 320, height: 240 });
     cleanups.push(() => source.stop());
     // Two viewers: the second lands on the edge (the primary's worker carries the publisher already).
     await consume(await viewer(id), live.producerId);
