@@ -9,6 +9,7 @@
  */
 import type { z } from 'zod';
 import type { StreamStatus, Visibility } from './api.js';
+import type { ChatRequestResults, ChatServerEvents } from './chat.js';
 import type { ErrorCode } from './errors.js';
 import type { requestSchemas } from './signalingSchemas.js';
 
@@ -76,7 +77,8 @@ export interface ConsumerInfo {
   layers: number;
 }
 
-export interface RequestResults {
+/** The chat's requests (shared/chat.ts) are part of the contract. */
+export interface RequestResults extends ChatRequestResults {
   'viewer:join': JoinResult;
   'viewer:leave': Record<string, never>;
   'broadcast:start': { stream: StreamInfo; routerRtpCapabilities: Record<string, unknown>; resumed: boolean; resumeKey: string };
@@ -93,7 +95,7 @@ export interface RequestResults {
 export type Ack<T> = { ok: true; data: T } | { ok: false; error: ErrorCode; message: string };
 
 /** Events the server pushes. */
-export interface ServerEvents {
+export interface ServerEvents extends ChatServerEvents {
   /** The broadcast started, resumed, or its set of producers changed: consume what is new. */
   'broadcast:producers': (e: { streamId: string } & BroadcastInfo) => void;
   /** The broadcaster dropped; the broadcast may resume within the grace period. */

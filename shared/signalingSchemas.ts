@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { streamIdSchema } from './apiSchemas.js';
+import { chatRequestSchemas } from './chatSchemas.js';
 import { SOURCES } from './signaling.js';
 
 const id = z.string().min(1).max(64);
@@ -78,6 +79,8 @@ export const requestSchemas = {
   'consumer:resume': z.object({ consumerId: id }).strict(),
   /** Viewer: a fixed simulcast layer (0 = lowest), or null for automatic choice by bandwidth. */
   'consumer:layers': z.object({ consumerId: id, spatialLayer: z.number().int().min(0).max(3).nullable() }).strict(),
+  /** The live chat (shared/chatSchemas.ts). */
+  ...chatRequestSchemas,
 } as const;
 
 /** socket.io handshake `auth`: an access token makes the socket a broadcaster's. */

@@ -145,6 +145,15 @@ function validPayloads(): Record<RequestName, Record<string, unknown>> {
     consume: { producerId: fx.producerId, rtpCapabilities: recvRtpCapabilities },
     'consumer:resume': { consumerId: '$ownConsumer' },
     'consumer:layers': { consumerId: '$ownConsumer', spatialLayer: 0 },
+    'chat:join': { streamId: fx.live.id, token: fx.viewerToken, name: 'Fuzzy viewer', session: 'fuzz-session-0123456789' },
+    'chat:leave': {},
+    'chat:name': { name: 'Fuzzy' },
+    'chat:send': { text: 'hello <b>chat</b> https://example.com' },
+    'chat:delete': { messageId: 'AAAAAAAAAAAA' },
+    'chat:timeout': { messageId: 'AAAAAAAAAAAA', seconds: 60 },
+    'chat:ban': { messageId: 'AAAAAAAAAAAA' },
+    'chat:pardon': { messageId: 'AAAAAAAAAAAA' },
+    'chat:settings': { enabled: true, slowModeSeconds: 0, filter: ['spam'] },
   };
 }
 
@@ -277,6 +286,7 @@ function httpInputs(extraStrings: string[], tokens: { bearer: string[] }): fc.Ar
     route(m('GET'), fc.constant('/api/streams/mine')),
     route(m('GET', 'PATCH', 'DELETE'), idSeg.map((id) => `/api/streams/${id}`), streamBody),
     route(m('POST'), fc.tuple(idSeg, fc.constantFrom('rotate-key', 'viewer-token')).map(([id, a]) => `/api/streams/${id}/${a}`)),
+    route(m('GET'), idSeg.map((id) => `/api/streams/${id}/chat`)),
     route(m('GET'), fc.constant('/api/recordings')),
     route(m('GET', 'DELETE'), idSeg.map((id) => `/api/recordings/${id}`)),
     route(anyMethod, junkPath.map((p) => `/api/${p}`)),
@@ -288,7 +298,7 @@ function httpInputs(extraStrings: string[], tokens: { bearer: string[] }): fc.Ar
     route(anyMethod, junkPath.map((p) => `/${p}`).filter((p) => !p.startsWith('/socket.io'))),
   );
 
-  const queryKey = fc.oneof(fc.constantFrom('status', 'tag', 'q', 'limit', 'offset', 'streamId', 'token', '__proto__', 'constructor', 'limit[]'), hostileString([], { huge: false }));
+  const queryKey = fc.oneof(fc.constantFrom('status', 'tag', 'q', 'limit', 'offset', 'streamId', 'token', 'before', 'after', '__proto__', 'constructor', 'limit[]'), hostileString([], { huge: false }));
   const queryValue = fc.oneof(
     { weight: 40, arbitrary: hostileString(extraStrings, { huge: false }) },
     { weight: 1, arbitrary: fc.constant('x'.repeat(20_000)) }, // beyond the parser's header limit: 431

@@ -1,0 +1,89 @@
+/**
+ * The chat's signaling requests (shared/chat.ts): ChatService decides, these publish to the stream's chat room
+ * (`chat:<streamId>`, separate from the stream's room so that players without a chat panel, such as embeds
+ * without `?chat=1`, get no chat traffic). Publishing right after the store write, in the same tick, keeps
+ * every member's order the store's order.
+ *
+ * A socket's membership ends on `chat:leave`, on joining another stream's chat, or on disconnect: the
+ * disconnect listener is added once per socket (a WeakSet remembers which), however often it joins.
+ */
+import { clientAddress } from '../http/clientAddress.js';
+import { SignalingError } from '../signaling/SignalingError.js';
+import type { HandlerContext, Handlers, OnAirSocket } from '../signaling/SignalingServer.js';
+import { ChatError } from './ChatError.js';
+import type { ChatService } from './ChatService.js';
+
+export const chatRoom = (streamId: string) => `chat:${streamId}`;
+
+/** Runs a ChatService call, answering its refusals as signaling errors. */
+function refusing<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof ChatError) throw new SignalingError(err.code, err.message);
+    throw err;
+  }
+}
+
+export function chatHandlers(chat: ChatService): Handlers {
+  const watched = new WeakSet<OnAirSocket>();
+  const leaveRoom = (socket: OnAirSocket, streamId: string | undefined) => {
+    if (streamId) void socket.leave(chatRoom(streamId));
+  };
+
+  return {
+    'chat:join': async (req, ctx: HandlerContext) => {
+      const { socket } = ctx;
+      const { result, left } = refusing(() => chat.join(socket.id, clientAddress(socket.request), socket.data.user, req));
+      leaveRoom(socket, left);
+      if (!watched.has(socket)) {
+        watched.add(socket);
+        socket.once('disconnect', () => chat.leave(socket.id));
+      }
+      await socket.join(chatRoom(req.streamId));
+      return result;
+    },
+
+    'chat:leave': (_p, { socket }) => {
+      leaveRoom(socket, chat.leave(socket.id));
+      return {};
+    },
+
+    'chat:name': ({ name }, { socket }) => ({ name: refusing(() => chat.setName(socket.id, name)) }),
+
+    'chat:send': ({ text }, { socket, io }) => {
+      const message = refusing(() => chat.send(socket.id, text));
+      io.to(chatRoom(message.streamId)).emit('chat:message', message);
+      return { message };
+    },
+
+    'chat:delete': ({ messageId }, { socket, io }) => {
+      const streamId = refusing(() => chat.delete(socket.id, messageId));
+      io.to(chatRoom(streamId)).emit('chat:deleted', { streamId, messageId });
+      return {};
+    },
+
+    'chat:timeout': ({ messageId, seconds }, { socket, io }) => {
+      const s = refusing(() => chat.sanction(socket.id, messageId, 'timeout', seconds));
+      for (const id of s.sockets) io.to(id).emit('chat:sanctioned', { streamId: s.streamId, kind: 'timeout', until: s.until });
+      return { until: s.until! };
+    },
+
+    'chat:ban': ({ messageId }, { socket, io }) => {
+      const s = refusing(() => chat.sanction(socket.id, messageId, 'ban', null));
+      for (const id of s.sockets) io.to(id).emit('chat:sanctioned', { streamId: s.streamId, kind: 'ban', until: null });
+      return {};
+    },
+
+    'chat:pardon': ({ messageId }, { socket }) => {
+      refusing(() => chat.pardon(socket.id, messageId));
+      return {};
+    },
+
+    'chat:settings': (patch, { socket, io }) => {
+      const { streamId, settings } = refusing(() => chat.updateSettings(socket.id, patch));
+      io.to(chatRoom(streamId)).emit('chat:settings', { streamId, settings: { enabled: settings.enabled, slowModeSeconds: settings.slowModeSeconds } });
+      return settings;
+    },
+  };
+}
