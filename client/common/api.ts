@@ -1,14 +1,13 @@
-/** The HTTP API from the browser: JSON in and out, errors as OnAirClientError with the server's code. */
+/** The HTTP API from the browser: JSON in and out, errors as OnAirClientError with the server's code and reason. */
 import type { ErrorBody } from '../../shared/errors.js';
-import { ERROR_CODES } from '../../shared/errors.js';
-import { OnAirClientError } from './errors.js';
+import { knownErrorCode, knownReason, OnAirClientError } from './errors.js';
 
 export class ApiError extends OnAirClientError {
   override name = 'ApiError';
   readonly status: number;
   constructor(status: number, body: Partial<ErrorBody>, fallback: string) {
-    const code = body.error && (ERROR_CODES as readonly string[]).includes(body.error) ? body.error : status === 0 ? 'network' : 'internal';
-    super(code, body.message ?? fallback);
+    const code = knownErrorCode(body.error) ?? (status === 0 ? 'network' : 'internal');
+    super(code, typeof body.message === 'string' ? body.message : fallback, { reason: knownReason(body.reason) });
     this.status = status;
   }
 }

@@ -1,8 +1,10 @@
 /**
  * The browser's end of the signaling socket (shared/signaling.ts is the contract). `request()` resolves with
- * an ack's data or throws a SignalingRequestError (server's code, or 'timeout' / 'disconnected'); `on()`
- * subscribes to a server event or a connection event and returns the unsubscribe function. socket.io
- * reconnects by itself; users of this class redo their work on every 'connect'.
+ * an ack's data or throws a SignalingRequestError (the server's code and reason, or 'timeout' /
+ * 'disconnected'); `on()` subscribes to a server event or a connection event and returns the unsubscribe
+ * function. socket.io reconnects by itself after network errors; after a handshake refusal it stops, so this
+ * class tries again itself when the refusal is one that passes (too many connections, rate limited) and
+ * when the server closed the socket. Users of this class redo their work on every 'connect'.
  */
 import { io, type Socket } from 'socket.io-client';
 import {
@@ -14,7 +16,8 @@ import {
   type RequestResults,
   type ServerEvents,
 } from '../../shared/signaling.js';
-import { OnAirClientError } from '../common/errors.js';
+import { knownErrorCode, knownReason, OnAirClientError } from '../common/errors.js';
+import { handshakeRefusal } from './handshakeRefusal.js';
 import { SignalingRequestError } from './SignalingRequestError.js';
 
 /** Connection events, next to the server's. */
@@ -33,6 +36,9 @@ export interface SignalingClientOptions {
   ackTimeoutMs?: number;
 }
 
+/** How long after a passing handshake refusal (`too_many_requests`) the socket tries again. */
+const REFUSED_RETRY_MS = 5000;
+
 type AnyHandler = (...args: unknown[]) => void;
 interface LooseSocket {
   on(event: string, handler: AnyHandler): void;
@@ -42,6 +48,7 @@ interface LooseSocket {
 export class SignalingClient {
   readonly #socket: Socket<ServerEvents, ClientEvents>;
   readonly #ackTimeoutMs: number;
+  #refusedTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(opts: SignalingClientOptions = {}) {
     this.#ackTimeoutMs = opts.ackTimeoutMs ?? ACK_TIMEOUT_MS;
@@ -55,6 +62,12 @@ export class SignalingClient {
     // The server closed this socket (not a network drop): socket.io would not come back by itself.
     this.#socket.on('disconnect', (reason) => {
       if (reason === 'io server disconnect') setTimeout(() => this.#socket.connect(), 1000);
+    });
+    // Refused for now (too many sockets from this address, rate limited): socket.io has given up; try later.
+    this.#socket.on('connect_error', (err) => {
+      if (this.#socket.active || handshakeRefusal(err)?.code !== 'too_many_requests') return;
+      clearTimeout(this.#refusedTimer);
+      this.#refusedTimer = setTimeout(() => this.connect(), REFUSED_RETRY_MS);
     });
     globalThis.addEventListener?.('online', this.#onOnline);
   }
@@ -91,7 +104,7 @@ export class SignalingClient {
       const offConnect = this.on('connect', () => done());
       // A middleware refusal (bad token) ends the attempts; network errors are retried by socket.io.
       const offError = this.on('connect_error', (err) => {
-        if (!this.#socket.active) done(refusal(err));
+        if (!this.#socket.active) done(handshakeRefusal(err) ?? new OnAirClientError('network', `cannot connect to the server: ${err.message}`));
       });
       this.connect();
     });
@@ -111,8 +124,11 @@ export class SignalingClient {
         if (!res || typeof res !== 'object' || typeof res.ok !== 'boolean') {
           return reject(new SignalingRequestError(name, 'bad_response', `${name}: malformed answer from the server`));
         }
-        if (res.ok) resolve(res.data);
-        else reject(new SignalingRequestError(name, res.error, res.message));
+        if (res.ok) return resolve(res.data);
+        // Validated, not trusted: a newer server's code or reason is acted on as a generic failure.
+        const failed = res as { error?: unknown; reason?: unknown; message?: unknown };
+        const message = typeof failed.message === 'string' ? failed.message : `${name} failed`;
+        reject(new SignalingRequestError(name, knownErrorCode(failed.error) ?? 'internal', message, knownReason(failed.reason)));
       });
     });
   }
@@ -131,12 +147,7 @@ export class SignalingClient {
 
   close(): void {
     globalThis.removeEventListener?.('online', this.#onOnline);
+    clearTimeout(this.#refusedTimer);
     this.#socket.disconnect();
   }
-}
-
-/** The handshake refusal `"<code>: <message>"` from the server's middleware, as a typed error. */
-function refusal(err: Error): OnAirClientError {
-  const m = /^(unauthorized|bad_request|forbidden|too_many_requests): (.*)$/.exec(err.message);
-  return m ? new OnAirClientError(m[1] as 'unauthorized', m[2]!) : new OnAirClientError('network', `cannot connect to the server: ${err.message}`);
 }

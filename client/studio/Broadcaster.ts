@@ -5,17 +5,25 @@
  *
  * When the socket drops, the transport fails or the server says the broadcast lost its media (a mediasoup
  * worker died), it reconnects by itself: `broadcast:start` again with the resume key of the first start, a
- * new transport, and the current tracks produced again. Fatal refusals (the stream is gone, the token
- * expired, someone else took the stream) end the broadcast with an error.
+ * new transport, and the current tracks produced again. What a refusal means is decided by its reason
+ * (recovery.ts): `not_publisher` / `broadcast_ended` start the broadcast again (at most MAX_RESTARTS times
+ * in a row: a Go live right after an End meets the end of the previous broadcast), `connection_closed`
+ * waits for the next connection, fatal refusals (`stream_busy`: the stream is live from another window or
+ * encoder; the stream is gone; the token expired) end the broadcast with an error.
+ *
+ * `broadcast:ended` for our stream is ignored while a `broadcast:start` is unanswered: it is the end of the
+ * previous broadcast (End, then Go live at once), and the start's answer says what is live now. A start
+ * answered after stop() gives the stream back (`broadcast:stop`), so no broadcast is left without its studio.
  *
  * States: 'idle' → 'connecting' → 'live' ⇄ 'reconnecting' → 'ended'.
  */
 import { Device, type types } from 'mediasoup-client';
 import type { Source, TransportInfo } from '../../shared/signaling.js';
-import { errorCode, OnAirClientError, toError, type ClientErrorCode } from '../common/errors.js';
+import { errorReason, OnAirClientError, toError } from '../common/errors.js';
 import { TypedEmitter } from '../common/TypedEmitter.js';
 import type { SignalingClient } from '../signaling/SignalingClient.js';
 import { NO_MEDIA, type OutgoingMedia } from './OutgoingMedia.js';
+import { publishFailure, publishRecovery } from './recovery.js';
 import { computeSendStats, type SendStats, type StatsSnapshot } from './sendStats.js';
 import { simulcastEncodings } from './simulcast.js';
 import { pickVideoCodec, type VideoCodecName } from './videoCodec.js';
@@ -26,6 +34,8 @@ export type BroadcasterEvents = {
   state: [BroadcastState];
   /** Live again after a start or a reconnection. */
   started: [{ streamId: string; resumed: boolean }];
+  /** The broadcast of this stream is over: stopped here (the server acknowledged) or ended by the server. */
+  ended: [{ streamId: string }];
   viewerCount: [number];
   /** Once a second while live. */
   stats: [SendStats];
@@ -41,15 +51,18 @@ const RETRY_MS = 2000;
 /** How long an ICE "disconnected" may last before the transport is rebuilt. */
 const ICE_GRACE_MS = 4000;
 const STATS_INTERVAL_MS = 1000;
-/** Refusals that trying again will not fix. */
-const FATAL: ReadonlySet<ClientErrorCode | undefined> = new Set(['unauthorized', 'forbidden', 'not_found', 'conflict', 'validation_failed', 'bad_request', 'media']);
+/** Starts over in a row (`not_publisher`, `broadcast_ended`) before the broadcast fails. */
+const MAX_RESTARTS = 3;
+/** Pause before starting over, times the number of the restart: the previous broadcast's end is finishing. */
+const RESTART_DELAY_MS = 300;
 
 type Kind = 'audio' | 'video';
 
 export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
   readonly #signaling: SignalingClient;
-  readonly #device = new Device();
-  #deviceLoading: Promise<void> | undefined;
+  /** Made and loaded at the first start (a browser without WebRTC fails there, with a 'media' error). */
+  #deviceLoading: Promise<Device> | undefined;
+  #device: Device | undefined;
   #videoCodec: VideoCodecName;
   #state: BroadcastState = 'idle';
   #streamId: string | undefined;
@@ -60,6 +73,10 @@ export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
   /** Bumped by every (re)publish and by stop: older work sees it is stale and gives up. */
   #attempt = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Restarts in a row of the reconnection loop; 0 once live. */
+  #restarts = 0;
+  /** `broadcast:start` requests without an answer yet. */
+  #startsPending = 0;
   #iceTimer: ReturnType<typeof setTimeout> | undefined;
   #statsTimer: ReturnType<typeof setInterval> | undefined;
   #statsSnapshot: StatsSnapshot | undefined;
@@ -78,7 +95,7 @@ export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
         if (this.#streamId && this.#state === 'reconnecting') this.#republish();
       }),
       s.on('broadcast:ended', (e) => {
-        if (e.streamId === this.#streamId) this.#finish();
+        if (e.streamId === this.#streamId && this.#startsPending === 0) this.#finish();
       }),
       // The server lost our media while our socket stayed up (its mediasoup worker died): publish again at
       // once, on the new router, instead of waiting seconds for ICE to notice the dead transport.
@@ -110,22 +127,40 @@ export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
     this.#media = media;
     this.#setState('connecting');
     const attempt = ++this.#attempt;
-    try {
-      await this.#signaling.whenConnected();
-      await this.#publish(attempt);
-    } catch (err) {
-      if (attempt !== this.#attempt || !this.#streamId) return; // a reconnection took over, or stop()
-      // Nothing is half-started on the server after a failed first start.
-      if (this.#signaling.connected && this.#resumeKey) void this.#signaling.request('broadcast:stop', {}).catch(() => undefined);
-      this.#reset('idle');
-      throw err;
+    const current = () => attempt === this.#attempt && this.#streamId !== undefined;
+    for (let restarts = 1; ; restarts++) {
+      try {
+        await this.#signaling.whenConnected();
+        await this.#publish(attempt);
+        return;
+      } catch (err) {
+        if (!current()) return; // a reconnection took over, or stop()
+        const recovery = publishRecovery(err);
+        if ((recovery === 'restart' || recovery === 'reconnect') && restarts <= MAX_RESTARTS) {
+          if (errorReason(err) === 'broadcast_ended') this.#resumeKey = undefined;
+          await new Promise((resolve) => setTimeout(resolve, RESTART_DELAY_MS * restarts));
+          if (!current()) return;
+          continue;
+        }
+        // Nothing is half-started on the server after a failed first start.
+        if (this.#signaling.connected && this.#resumeKey) void this.#signaling.request('broadcast:stop', {}).catch(() => undefined);
+        this.#reset('idle');
+        throw publishFailure(err);
+      }
     }
   }
 
   /** Sends these tracks from now on: replaced in the producers while live, used at the next start otherwise. */
   async setMedia(media: OutgoingMedia): Promise<void> {
     this.#media = media;
-    if (this.#transport) await this.#syncProducers();
+    if (!this.#transport) return;
+    try {
+      await this.#syncProducers();
+    } catch (err) {
+      // The server no longer counts this connection as the publisher: start again (the new tracks with it).
+      if (publishRecovery(err) === 'restart' && this.#state === 'live') return this.#interrupted();
+      throw err;
+    }
   }
 
   async stop(): Promise<void> {
@@ -134,8 +169,9 @@ export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
     try {
       if (this.#signaling.connected) await this.#signaling.request('broadcast:stop', {});
     } catch (err) {
-      // While reconnecting the server no longer counts us as the publisher: the broadcast ends after its grace period.
-      if (wasLive) throw err;
+      // While reconnecting the server no longer counts us as the publisher: the broadcast ends after its grace
+      // period. `not_publisher` / `broadcast_ended`: there is nothing left to stop.
+      if (wasLive && publishRecovery(err) !== 'restart') throw err;
     } finally {
       this.#finish();
     }
@@ -150,18 +186,27 @@ export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
   async #publish(attempt: number): Promise<void> {
     const current = () => attempt === this.#attempt && this.#streamId !== undefined;
     this.#closeTransport();
-    const started = await this.#signaling.request('broadcast:start', {
-      streamId: this.#streamId!,
-      ...(this.#resumeKey ? { resumeKey: this.#resumeKey } : {}),
-    });
-    if (!current()) return;
+    const streamId = this.#streamId!;
+    let started;
+    this.#startsPending++;
+    try {
+      started = await this.#signaling.request('broadcast:start', { streamId, ...(this.#resumeKey ? { resumeKey: this.#resumeKey } : {}) });
+    } finally {
+      this.#startsPending--;
+    }
+    if (!current()) {
+      // Stopped while the start was on its way: the server made us the publisher all the same.
+      if (this.#streamId === undefined && this.#signaling.connected) void this.#signaling.request('broadcast:stop', {}).catch(() => undefined);
+      return;
+    }
     this.#resumeKey = started.resumeKey;
-    await this.#loadDevice(started.routerRtpCapabilities);
+    const device = await this.#loadDevice(started.routerRtpCapabilities);
     const info = await this.#signaling.request('transport:create', { direction: 'send' });
     if (!current()) return;
-    this.#transport = this.#createTransport(info);
+    this.#transport = this.#createTransport(device, info);
     await this.#syncProducers();
     if (!current()) return;
+    this.#restarts = 0;
     this.#setState('live');
     this.emit('started', { streamId: this.#streamId!, resumed: started.resumed });
     this.#startStats();
@@ -173,14 +218,23 @@ export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
     const attempt = ++this.#attempt;
     this.#publish(attempt).catch((err: unknown) => {
       if (attempt !== this.#attempt || !this.#streamId) return;
-      if (FATAL.has(errorCode(err))) {
-        this.emit('error', toError(err));
+      const recovery = publishRecovery(err);
+      if (recovery === 'fatal' || (recovery === 'restart' && this.#restarts >= MAX_RESTARTS)) {
+        this.emit('error', publishFailure(err));
         return this.#finish();
       }
-      console.warn('onair: reconnecting the broadcast failed; trying again', err);
       this.#closeTransport();
-      // Without a socket, the next 'connect' retries.
-      if (this.#signaling.connected) this.#retryTimer = setTimeout(() => this.#republish(), RETRY_MS);
+      let delay = RETRY_MS;
+      if (recovery === 'restart') {
+        this.#restarts++;
+        // The broadcast we would resume is over: start a new one.
+        if (errorReason(err) === 'broadcast_ended') this.#resumeKey = undefined;
+        delay = RESTART_DELAY_MS * this.#restarts;
+      } else {
+        console.warn('onair: reconnecting the broadcast failed; trying again', err);
+      }
+      // Without a socket (`connection_closed`, a drop), the next 'connect' retries.
+      if (this.#signaling.connected) this.#retryTimer = setTimeout(() => this.#republish(), delay);
     });
   }
 
@@ -194,16 +248,20 @@ export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
     if (this.#signaling.connected) this.#republish();
   }
 
-  #loadDevice(routerRtpCapabilities: Record<string, unknown>): Promise<void> {
-    this.#deviceLoading ??= this.#device.load({ routerRtpCapabilities: routerRtpCapabilities as unknown as types.RtpCapabilities }).catch((err: unknown) => {
+  #loadDevice(routerRtpCapabilities: Record<string, unknown>): Promise<Device> {
+    this.#deviceLoading ??= (async () => {
+      const device = new Device();
+      await device.load({ routerRtpCapabilities: routerRtpCapabilities as unknown as types.RtpCapabilities });
+      return (this.#device = device);
+    })().catch((err: unknown) => {
       this.#deviceLoading = undefined;
       throw new OnAirClientError('media', `this browser cannot broadcast: ${toError(err).message}`);
     });
     return this.#deviceLoading;
   }
 
-  #createTransport(info: TransportInfo): types.Transport {
-    const transport = this.#device.createSendTransport({
+  #createTransport(device: Device, info: TransportInfo): types.Transport {
+    const transport = device.createSendTransport({
       id: info.id,
       iceParameters: info.iceParameters as types.IceParameters,
       iceCandidates: info.iceCandidates as types.IceCandidate[],
@@ -266,6 +324,8 @@ export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
   #produceOptions(kind: Kind, media: NonNullable<OutgoingMedia[Kind]>): types.ProducerOptions {
     const common = { track: media.track, stopTracks: false, appData: { source: media.source } };
     if (kind === 'audio') return { ...common, codecOptions: { opusFec: true, opusDtx: false } };
+    // A transport exists only once the Device has loaded.
+    if (!this.#device) throw new OnAirClientError('media', 'the browser is not ready to send video');
     const height = media.track.getSettings().height ?? 720;
     return {
       ...common,
@@ -310,12 +370,15 @@ export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
 
   /** The broadcast is over (stopped here, or ended by the server). */
   #finish(): void {
-    if (!this.#streamId) return;
+    const streamId = this.#streamId;
+    if (!streamId) return;
     this.#reset('ended');
+    this.emit('ended', { streamId });
   }
 
   #reset(state: BroadcastState): void {
     this.#attempt++;
+    this.#restarts = 0;
     this.#streamId = undefined;
     this.#resumeKey = undefined;
     clearTimeout(this.#retryTimer);

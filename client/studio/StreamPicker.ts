@@ -1,12 +1,21 @@
 /**
  * The studio's stream choice: the broadcaster's own streams (GET /api/streams/mine) in a list, and a form
  * that creates one (POST /api/streams).
+ *
+ * A stream's status in the list follows what this page saw happen (setStatus: the broadcast started, the
+ * stop was answered, broadcast:ended) at once. The server's list may lag behind it (a stream is called
+ * ended only once its recording is finished), so a status seen here wins over the server's in every list
+ * fetched until the server agrees, or until one fetched long after (then the stream changed elsewhere,
+ * e.g. an encoder went live).
  */
-import { LIMITS, VISIBILITIES, type CreateStreamBody, type OwnedStream, type Visibility } from '../../shared/api.js';
+import { LIMITS, VISIBILITIES, type CreateStreamBody, type OwnedStream, type StreamStatus, type Visibility } from '../../shared/api.js';
 import { api, ApiError } from '../common/api.js';
 import { TypedEmitter } from '../common/TypedEmitter.js';
 import { byId, h, replaceChildren } from '../ui/dom.js';
 import { showError, showToast } from '../ui/toast.js';
+
+/** How long a status seen on this page wins over the server's lists that disagree. */
+const SEEN_STATUS_MS = 15_000;
 
 export type StreamPickerEvents = {
   change: [OwnedStream | undefined];
@@ -21,6 +30,7 @@ export class StreamPicker extends TypedEmitter<StreamPickerEvents> {
   readonly #status = byId('stream-status');
   #streams: OwnedStream[] = [];
   #token = '';
+  readonly #seen = new Map<string, { status: StreamStatus; at: number }>();
 
   constructor() {
     super();
@@ -50,10 +60,33 @@ export class StreamPicker extends TypedEmitter<StreamPickerEvents> {
   async refresh(selectId = this.#select.value): Promise<void> {
     try {
       const { streams } = await api<{ streams: OwnedStream[] }>('GET', '/api/streams/mine', { token: this.#token });
-      this.#streams = streams;
+      this.#streams = streams.map((s) => this.#withSeenStatus(s, Date.now()));
     } catch (err) {
       return this.#failed(err, 'Cannot load your streams');
     }
+    this.#render(selectId);
+  }
+
+  /** What this page saw happen to a stream's broadcast: shown now, without asking the server. */
+  setStatus(id: string, status: StreamStatus): void {
+    this.#seen.set(id, { status, at: Date.now() });
+    const i = this.#streams.findIndex((s) => s.id === id);
+    if (i < 0 || this.#streams[i]!.status === status) return;
+    this.#streams[i] = { ...this.#streams[i]!, status };
+    this.#render(this.#select.value);
+  }
+
+  #withSeenStatus(stream: OwnedStream, now: number): OwnedStream {
+    const seen = this.#seen.get(stream.id);
+    if (!seen) return stream;
+    if (seen.status === stream.status || now - seen.at > SEEN_STATUS_MS) {
+      this.#seen.delete(stream.id);
+      return stream;
+    }
+    return { ...stream, status: seen.status };
+  }
+
+  #render(selectId: string): void {
     replaceChildren(
       this.#select,
       this.#streams.length === 0 ? h('option', { value: '' }, 'No stream yet: create one') : null,

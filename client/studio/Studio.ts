@@ -8,6 +8,7 @@ import { api } from '../common/api.js';
 import { OnAirClientError, errorCode } from '../common/errors.js';
 import { queryParam } from '../common/queryParam.js';
 import { TypedEmitter } from '../common/TypedEmitter.js';
+import { handshakeRefusal } from '../signaling/handshakeRefusal.js';
 import { SignalingClient } from '../signaling/SignalingClient.js';
 import { byId } from '../ui/dom.js';
 import { showError, showToast } from '../ui/toast.js';
@@ -129,15 +130,19 @@ export class Studio extends TypedEmitter<{ state: [BroadcastState] }> {
     this.#broadcaster = broadcaster;
     this.#sessionSubscriptions = [
       signaling.on('connect_error', (err) => {
-        if (/^unauthorized/.test(err.message)) void this.#leave('Your session has expired: sign in again.');
+        if (handshakeRefusal(err)?.code === 'unauthorized') void this.#leave('Your session has expired: sign in again.');
       }),
       broadcaster.on('state', (s) => this.#onState(s)),
       broadcaster.on('viewerCount', (n) => this.#setViewers(n)),
       broadcaster.on('stats', (s) => this.#panel.setStats(s)),
       broadcaster.on('error', (err) => showError(err, 'The broadcast stopped')),
-      broadcaster.on('started', ({ resumed }) => {
+      broadcaster.on('started', ({ streamId, resumed }) => {
+        this.#picker.setStatus(streamId, 'live');
         if (resumed) showToast('Back on air.');
       }),
+      // The list shows the end at once (the stop's answer, or broadcast:ended), not when the server's list
+      // catches up: the server finishes the recording before it calls the stream ended.
+      broadcaster.on('ended', ({ streamId }) => this.#picker.setStatus(streamId, 'ended')),
     ];
     this.#renderControls();
   }
@@ -241,7 +246,6 @@ export class Studio extends TypedEmitter<{ state: [BroadcastState] }> {
   #onState(state: BroadcastState): void {
     this.#panel.setState(state);
     this.#renderControls();
-    if (state === 'live' || state === 'ended') void this.#picker.refresh();
     this.emit('state', state);
   }
 
