@@ -32,6 +32,10 @@ import { HlsService } from './hls/HlsService.js';
 import { hlsRoutes } from './hls/hlsRoutes.js';
 import { PortPool } from './hls/PortPool.js';
 import { RecordingStore } from './store/RecordingStore.js';
+import { ChatStore } from './store/ChatStore.js';
+import { ChatService } from './chat/ChatService.js';
+import { chatLimits } from './chat/chatLimits.js';
+import { chatRoutes } from './http/routes/chatRoutes.js';
 
 export interface OnAir {
   /** http://host:port the server listens on. */
@@ -41,6 +45,7 @@ export interface OnAir {
   pool: WorkerPool;
   broadcasts: Broadcasts;
   signaling: SignalingServer;
+  chat: ChatService;
   hls: HlsService;
   db: Db;
   close(): Promise<void>;
@@ -115,10 +120,12 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
     },
   };
 
+  const chat = new ChatService({ store: new ChatStore(db), streams, users, tokens, limits: chatLimits(config.chatMessagesPerAddress) });
   const app = createHttpApp(services, {
     api: [
       ['/recordings', recordingRoutes(services, recordings, hls)],
       ['/media', mediaRoutes(pool)],
+      ['/streams', chatRoutes(services, chat)],
     ],
     mounts: [
       ...whipWhepMounts({ broadcasts, pool, streams, users, tokens, logger, maxViewers: config.maxWebrtcViewers }),
@@ -129,7 +136,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
   // Host is checked by the app (httpApp), so that its absence is answered like every other error.
   const server = http.createServer({ requireHostHeader: false }, app);
   server.on('clientError', answerClientError);
-  const signaling = new SignalingServer(server, { services, broadcasts, pool, logger });
+  const signaling = new SignalingServer(server, { services, broadcasts, pool, logger, chat });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -166,5 +173,5 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
       logger.info('stopped');
     })());
 
-  return { url, port, services, pool, broadcasts, signaling, hls, db, close };
+  return { url, port, services, pool, broadcasts, signaling, chat, hls, db, close };
 }

@@ -1,4 +1,8 @@
-/** /embed/:id — the player alone, full-window, for iframes; talks to its parent with postMessage. `?mode=hls`: Standard. */
+/**
+ * /embed/:id — the player alone, full-window, for iframes; talks to its parent with postMessage. `?mode=hls`:
+ * Standard. `?chat=1`: the live chat beside the player (below it in a narrow frame).
+ */
+import { ChatPanel } from '../chat/ChatPanel.js';
 import { queryParam } from '../common/queryParam.js';
 import { streamIdFromPath } from '../common/streamIdFromPath.js';
 import { EmbedBridge } from '../embed/EmbedBridge.js';
@@ -6,6 +10,7 @@ import { installDebugHook } from '../player/debugHook.js';
 import { parseModePreference } from '../player/delivery.js';
 import { Player } from '../player/Player.js';
 import { PlayerView } from '../player/PlayerView.js';
+import { SignalingClient } from '../signaling/SignalingClient.js';
 import { byId, h } from '../ui/dom.js';
 import { showError } from '../ui/toast.js';
 
@@ -13,9 +18,15 @@ const streamId = streamIdFromPath();
 if (!streamId) {
   showError(new Error('this address does not name a stream'));
 } else {
-  const player = new Player({ streamId, token: queryParam('token'), video: h('video'), mode: parseModePreference(queryParam('mode')) });
+  const token = queryParam('token');
+  const signaling = new SignalingClient();
+  const player = new Player({ streamId, token, video: h('video'), mode: parseModePreference(queryParam('mode')), signaling });
   new PlayerView(byId('player'), player, { overlayInfo: true });
   new EmbedBridge(player);
+  if (queryParam('chat') === '1') {
+    document.documentElement.classList.add('embed--chat');
+    new ChatPanel(byId('chat'), { signaling, streamId, token });
+  }
   player.on('error', (err) => showError(err));
   installDebugHook(player);
   player.start();

@@ -1,10 +1,12 @@
-/** /watch/:id — the stream's page: details, the player, and the embed code. `?mode=hls` starts in Standard (HLS). */
+/** /watch/:id — the stream's page: details, the player, its live chat, and the embed code. `?mode=hls` starts in Standard (HLS). */
+import { ChatPanel } from '../chat/ChatPanel.js';
 import { queryParam } from '../common/queryParam.js';
 import { streamIdFromPath } from '../common/streamIdFromPath.js';
 import { installDebugHook } from '../player/debugHook.js';
 import { parseModePreference } from '../player/delivery.js';
 import { Player } from '../player/Player.js';
 import { PlayerView } from '../player/PlayerView.js';
+import { SignalingClient } from '../signaling/SignalingClient.js';
 import { byId, h } from '../ui/dom.js';
 import { showError } from '../ui/toast.js';
 import { mountEmbedCodeBox } from '../watch/EmbedCodeBox.js';
@@ -15,10 +17,13 @@ if (!streamId) {
   showError(new Error('this address does not name a stream'));
 } else {
   const token = queryParam('token');
-  const player = new Player({ streamId, token, video: h('video'), mode: parseModePreference(queryParam('mode')) });
+  // One socket for the player and the chat.
+  const signaling = new SignalingClient();
+  const player = new Player({ streamId, token, video: h('video'), mode: parseModePreference(queryParam('mode')), signaling });
   new PlayerView(byId('player'), player);
   new StreamDetails(player);
   mountEmbedCodeBox(streamId, token);
+  new ChatPanel(byId('chat'), { signaling, streamId, token });
   player.on('error', (err) => showError(err));
   installDebugHook(player);
   player.start();

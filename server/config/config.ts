@@ -68,6 +68,11 @@ const envSchema = z.object({
     .min(1, 'ONAIR_MAX_SOCKETS_PER_ADDRESS must be at least 1')
     .max(1_000_000)
     .default(DEFAULTS.maxSocketsPerAddress),
+  ONAIR_CHAT_MESSAGES_PER_ADDRESS: z.coerce
+    .number({ invalid_type_error: 'ONAIR_CHAT_MESSAGES_PER_ADDRESS must be a number' })
+    .min(0.01, 'ONAIR_CHAT_MESSAGES_PER_ADDRESS must be above 0')
+    .max(1_000_000)
+    .default(DEFAULTS.chatMessagesPerAddress),
   LOG_LEVEL: z.enum(LOG_LEVELS).default(DEFAULTS.logLevel),
   MEDIASOUP_WORKER_BIN: z.string().min(1).optional(),
 });
@@ -104,6 +109,8 @@ export interface Config {
   maxWebrtcViewers: number;
   /** Signaling sockets open at once from one client address; the next are refused until one closes. */
   maxSocketsPerAddress: number;
+  /** Chat messages per second from one client address (bursts of three times as many). */
+  chatMessagesPerAddress: number;
   logLevel: (typeof LOG_LEVELS)[number];
   workerBin: string | undefined;
   accessTokenTtlSeconds: number;
@@ -152,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     maxWebrtcViewers: e.ONAIR_MAX_WEBRTC_VIEWERS,
     maxSocketsPerAddress: e.ONAIR_MAX_SOCKETS_PER_ADDRESS,
+    chatMessagesPerAddress: e.ONAIR_CHAT_MESSAGES_PER_ADDRESS,
     logLevel: e.LOG_LEVEL,
     workerBin: e.MEDIASOUP_WORKER_BIN,
     accessTokenTtlSeconds: DEFAULTS.accessTokenTtlSeconds,

@@ -30,6 +30,11 @@ export const DEFAULTS = {
    * needs it raised.
    */
   maxSocketsPerAddress: 200,
+  /**
+   * Chat messages per second from one client address (bursts of 3×): a classroom behind one NAT chatting
+   * briskly stays under it, one address with many sockets cannot flood a chat.
+   */
+  chatMessagesPerAddress: 10,
   /** Lifetime of API access tokens. */
   accessTokenTtlSeconds: 12 * 3600,
   /** Lifetime of viewer tokens for private streams. */
