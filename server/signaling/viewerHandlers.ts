@@ -68,8 +68,9 @@ export const viewerHandlers: Handlers = {
   'transport:create': async ({ direction }, ctx) => {
     const { peer } = ctx;
     if (direction === 'send') {
+      if (!ctx.socket.data.user) throw new SignalingError('forbidden', 'only a broadcaster (after broadcast:start) may send');
       const lease = peer.lease;
-      if (!lease) throw new LiveError('not_publisher', 'only the broadcaster (after broadcast:start) may send');
+      if (!lease) throw new LiveError('not_publisher', 'you are not broadcasting a stream now: start one first (broadcast:start)');
       return createTransport(lease.broadcast, peer, 'send');
     }
     const b = watchedBroadcast(ctx);
