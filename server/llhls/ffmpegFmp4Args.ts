@@ -1,0 +1,94 @@
+/**
+ * ffmpeg's arguments for the LL-HLS ladder, built by a pure function (an argument array, never a shell
+ * string), tested against the expected command.
+ *
+ * Same ladder rules as server/hls/ffmpegArgs.ts (one decode, `fps` + `split`, one `scale` per encoded rung;
+ * rung 0 copied when `copyTop`; H.264 main, zerolatency, no B-frames, keyframes every `segmentSeconds`
+ * forced on the clock; AAC 128k 48 kHz stereo per rung), but each rung is its own fragmented-MP4 output
+ * (`-f mp4 -movflags +frag_keyframe+empty_moov+default_base_moof -frag_duration <part µs>`) written to a pipe:
+ * rung i goes to file descriptor 3 + i (`pipe:3`, `pipe:4`, …), which the caller opens as extra stdio
+ * ('pipe') and feeds into one CmafReader per rung. ffmpeg cuts a fragment at each keyframe and whenever
+ * the fragment reaches the part duration, so each fragment is one ~200 ms part and every segment can start
+ * on a keyframe. `-flush_packets 1` hands each fragment to the pipe as soon as it is written.
+ */
+import type { Rung } from '../hls/ladder.js';
+
+export interface Fmp4Plan {
+  /** ffmpeg input, e.g. the SDP file of the PlainTransports. */
+  input: string;
+  /** Input options before `-i` (protocol whitelist, probe sizes…). */
+  inputOptions: string[];
+  rungs: Rung[];
+  copyTop: boolean;
+  hasAudio: boolean;
+  segmentSeconds: number;
+  partSeconds: number;
+  fps: number;
+  preset: string;
+}
+
+export interface Fmp4Output {
+  rung: number;
+  /** The file descriptor ffmpeg writes this rung's fMP4 to. */
+  fd: number;
+}
+
+export interface Fmp4Args {
+  args: string[];
+  outputs: Fmp4Output[];
+}
+
+export const FIRST_OUTPUT_FD = 3;
+
+export function ffmpegFmp4Args(plan: Fmp4Plan): Fmp4Args {
+  const { rungs, copyTop, hasAudio, segmentSeconds, fps } = plan;
+  if (rungs.length === 0) throw new Error('the ladder is empty');
+  if (!(plan.partSeconds > 0 && plan.partSeconds <= segmentSeconds)) throw new Error('a part is longer than 0 and at most a segment');
+  const gop = Math.max(1, Math.round(fps * segmentSeconds));
+  const args = ['-hide_banner', '-loglevel', 'warning', '-nostats', ...plan.inputOptions, '-i', plan.input];
+
+  const encoded = rungs.map((r, i) => ({ ...r, index: i })).filter((r) => !(copyTop && r.index === 0));
+  if (encoded.length > 0) {
+    const graph = [`[0:v:0]fps=${fps},split=${encoded.length}${encoded.map((_, i) => `[s${i}]`).join('')}`];
+    encoded.forEach((r, i) => graph.push(`[s${i}]scale=-2:${r.height}:flags=bicubic,format=yuv420p[v${r.index}]`));
+    args.push('-filter_complex', graph.join(';'));
+  }
+
+  const outputs: Fmp4Output[] = [];
+  rungs.forEach((r, i) => {
+    args.push('-map', copyTop && i === 0 ? '0:v:0' : `[v${i}]`);
+    if (hasAudio) args.push('-map', '0:a:0');
+    if (copyTop && i === 0) {
+      args.push('-c:v', 'copy');
+    } else {
+      args.push(
+        '-c:v', 'libx264',
+        '-b:v', `${r.videoKbps}k`,
+        '-maxrate:v', `${Math.round(r.videoKbps * 1.1)}k`,
+        '-bufsize:v', `${r.videoKbps}k`,
+        '-preset', plan.preset, '-tune', 'zerolatency', '-profile:v', 'main', '-pix_fmt', 'yuv420p',
+        '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0', '-bf', '0',
+        '-force_key_frames', `expr:gte(t,n_forced*${segmentSeconds})`,
+      );
+    }
+    if (hasAudio) args.push('-c:a', 'aac', '-b:a', '128k', '-ar', '48000', '-ac', '2');
+    const fd = FIRST_OUTPUT_FD + i;
+    args.push(
+      '-f', 'mp4',
+      '-movflags', '+frag_keyframe+empty_moov+default_base_moof',
+      '-frag_duration', String(Math.round(plan.partSeconds * 1_000_000)),
+      '-flush_packets', '1',
+      `pipe:${fd}`,
+    );
+    outputs.push({ rung: i, fd });
+  });
+  return { args, outputs };
+}
+
+/** The stdio array for child_process.spawn: stdin ignored, stderr piped for logs, one pipe per rung. */
+export const ffmpegFmp4Stdio = (outputs: Fmp4Output[]): Array<'ignore' | 'pipe'> => [
+  'ignore',
+  'ignore',
+  'pipe',
+  ...outputs.map(() => 'pipe' as const),
+];
