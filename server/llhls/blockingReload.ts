@@ -53,7 +53,7 @@ export function checkAdvance(source: PlaylistSource, d: DeliveryDirectives): str
   if (d.msn === undefined || source.ended) return undefined;
   const open = source.nextMsn;
   if (d.msn > open + 1) return `_HLS_msn ${d.msn} is more than two past the last segment (${open - 1})`;
-  if (d.part === undefined) return undefined;
+  if (d.part === undefined || d.msn < open) return undefined;
   const partsOpen = source.building?.msn === open ? source.building.parts.length : 0;
   const limit = d.msn === open ? partsOpen - 1 + ADVANCE_PART_LIMIT : ADVANCE_PART_LIMIT - 1;
   if (d.part > limit) return `_HLS_part ${d.part} of segment ${d.msn} is more than ${ADVANCE_PART_LIMIT} parts past the last part`;
