@@ -11,19 +11,20 @@
  */
 import type { types } from 'mediasoup';
 import type { PublisherLease } from '../live/Broadcast.js';
-import { ownerGone } from '../live/LiveError.js';
+import { LiveError, ownerGone } from '../live/LiveError.js';
 
 export type Direction = 'send' | 'recv';
 
 export class Peer {
   readonly id: string;
-  /** The stream this socket watches (viewer), if any. */
-  watching: string | undefined;
   readonly transports = new Map<string, { transport: types.WebRtcTransport; direction: Direction }>();
   readonly consumers = new Map<string, types.Consumer>();
   readonly producers = new Map<string, types.Producer>();
   readonly #abort = new AbortController();
   #lease: PublisherLease | undefined;
+  #watching: string | undefined;
+  /** Changes whenever the socket joins or leaves an audience: a request of an earlier watch is stale. */
+  #watchEpoch = 0;
 
   constructor(id: string) {
     this.id = id;
@@ -41,6 +42,29 @@ export class Peer {
   /** Throws LiveError('connection_closed') once the peer closed (check after every await). */
   assertOpen(what: string): void {
     if (this.closed) throw ownerGone(what);
+  }
+
+  /** The stream this socket watches (viewer), if any. */
+  get watching(): string | undefined {
+    return this.#watching;
+  }
+
+  /** Joins (`streamId`) or leaves (undefined) an audience. */
+  watch(streamId: string | undefined): void {
+    this.#watching = streamId;
+    this.#watchEpoch++;
+  }
+
+  /**
+   * A token for the current watch: a viewer request takes one before its awaits and, after them, hands what
+   * it made over only if `stillWatching(token)` (else the viewer left or switched streams meanwhile).
+   */
+  get watchToken(): number {
+    return this.#watchEpoch;
+  }
+
+  stillWatching(token: number): boolean {
+    return !this.closed && token === this.#watchEpoch && this.#watching !== undefined;
   }
 
   /** The publisher lease this socket holds, while it still makes it the publisher. */
@@ -72,10 +96,15 @@ export class Peer {
     return lease;
   }
 
-  addTransport(transport: types.WebRtcTransport, direction: Direction): void {
+  /** Takes a transport; `watchToken` (receive transports) must still be current, else it is closed too. */
+  addTransport(transport: types.WebRtcTransport, direction: Direction, watchToken?: number): void {
     if (this.closed) {
       transport.close();
       throw ownerGone('transport:create');
+    }
+    if (watchToken !== undefined && !this.stillWatching(watchToken)) {
+      transport.close();
+      throw new LiveError('connection_closed', 'transport:create: you left this stream while the transport was being made');
     }
     // One transport per direction: a new one (after a reconnect or a router change) replaces the old.
     for (const [id, t] of this.transports) if (t.direction === direction) (t.transport.close(), this.transports.delete(id));
@@ -97,10 +126,15 @@ export class Peer {
     return undefined;
   }
 
-  addConsumer(consumer: types.Consumer): void {
+  /** Takes a consumer of the current watch (`watchToken`), else closes it and throws. */
+  addConsumer(consumer: types.Consumer, watchToken: number): void {
     if (this.closed) {
       consumer.close();
       throw ownerGone('consume');
+    }
+    if (!this.stillWatching(watchToken) || consumer.closed) {
+      consumer.close();
+      throw new LiveError('stale_session', 'consume: your receive transport closed or you left this stream meanwhile: join and consume again');
     }
     this.consumers.set(consumer.id, consumer);
     consumer.observer.once('close', () => this.consumers.delete(consumer.id));
@@ -123,6 +157,8 @@ export class Peer {
   close(): void {
     if (this.closed) return;
     this.#abort.abort();
+    this.#watching = undefined;
+    this.#watchEpoch++;
     this.#lease?.release();
     this.#lease = undefined;
     for (const { transport } of [...this.transports.values()]) transport.close();

@@ -13,7 +13,7 @@ import { SignalingError } from './SignalingError.js';
 export async function createTransport(
   broadcast: Broadcast,
   peer: Peer,
-  direction: Direction,
+  { direction, watchToken }: { direction: Direction; watchToken?: number },
   onTaken: (transport: types.WebRtcTransport) => void = () => undefined,
 ): Promise<TransportInfo> {
   const options = {
@@ -27,7 +27,7 @@ export async function createTransport(
     direction === 'send'
       ? await broadcast.router.createWebRtcTransport({ ...options, webRtcServer: broadcast.webRtcServer })
       : await broadcast.createViewerTransport(peer.id, options);
-  peer.addTransport(transport, direction);
+  peer.addTransport(transport, direction, watchToken);
   onTaken(transport);
   if (direction === 'send') await transport.setMaxIncomingBitrate(8_000_000).catch(() => undefined);
   peer.assertOpen('transport:create');

@@ -18,7 +18,7 @@ function leave(ctx: HandlerContext): void {
   peer.closeDirection('recv');
   if (peer.watching !== peer.broadcasting) void socket.leave(streamRoom(peer.watching));
   broadcasts.removeViewer(peer.watching, peer.id);
-  peer.watching = undefined;
+  peer.watch(undefined);
 }
 
 function watchedBroadcast(ctx: HandlerContext) {
@@ -44,7 +44,7 @@ export const viewerHandlers: Handlers = {
     }
     if (peer.watching !== streamId) {
       leave(ctx);
-      peer.watching = streamId;
+      peer.watch(streamId);
       broadcasts.addViewer(streamId, peer.id);
       await socket.join(streamRoom(streamId));
       // A socket gone meanwhile was counted out by its disconnect (peer.watching was set before the await).
@@ -71,14 +71,14 @@ export const viewerHandlers: Handlers = {
       if (!ctx.socket.data.user) throw new SignalingError('forbidden', 'only a broadcaster (after broadcast:start) may send');
       const lease = peer.lease;
       if (!lease) throw new LiveError('not_publisher', 'you are not broadcasting a stream now: start one first (broadcast:start)');
-      return createTransport(lease.broadcast, peer, 'send');
+      return createTransport(lease.broadcast, peer, { direction: 'send' });
     }
     const b = watchedBroadcast(ctx);
     // Taken before the awaits (concurrent requests cannot pass the cap together), given back exactly once:
     // here if no transport came of it, else when the transport closes.
     const seat = b.seats.take(peer.id);
     try {
-      return await createTransport(b, peer, 'recv', (transport) => transport.observer.once('close', seat.release));
+      return await createTransport(b, peer, { direction: 'recv', watchToken: peer.watchToken }, (transport) => transport.observer.once('close', seat.release));
     } catch (err) {
       seat.release();
       throw err;
@@ -93,6 +93,7 @@ export const viewerHandlers: Handlers = {
   consume: async ({ producerId, rtpCapabilities }, ctx): Promise<ConsumerInfo> => {
     const { peer, socket } = ctx;
     const b = watchedBroadcast(ctx);
+    const watchToken = peer.watchToken;
     const producer = b.producer(producerId);
     if (!producer) throw new SignalingError('not_found', `no producer ${producerId} in this broadcast`);
     const transport = peer.recvTransport();
@@ -113,7 +114,7 @@ export const viewerHandlers: Handlers = {
       if (transport.closed) throw new LiveError('stale_session', 'consume: your receive transport closed meanwhile: create a new one');
       throw err;
     }
-    peer.addConsumer(consumer);
+    peer.addConsumer(consumer, watchToken);
     consumer.on('producerclose', () => socket.emit('consumer:closed', { consumerId: consumer.id }));
     consumer.on('transportclose', () => socket.emit('consumer:closed', { consumerId: consumer.id }));
     consumer.on('layerschange', (l) =>
