@@ -26,6 +26,9 @@ function webServer(s: E2EServer, env: Record<string, string> = {}) {
       PORT: String(s.port),
       ONAIR_DATA_DIR: process.env[s.dataDirVariable]!,
       ONAIR_RTC_PORT: '0',
+      // Two servers run at once: no fixed RTMP/SRT ports.
+      ONAIR_RTMP_PORT: 'off',
+      ONAIR_SRT_PORT: 'off',
       ONAIR_RTC_LISTEN_IP: '127.0.0.1',
       ONAIR_WORKERS: '1',
       ONAIR_ADMIN_PASSWORD: 'admin-password-1',

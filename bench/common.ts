@@ -47,6 +47,8 @@ export async function startServer(env: Record<string, string> = {}): Promise<OnA
     PORT: '0',
     ONAIR_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'onair-bench-')),
     ONAIR_RTC_PORT: '0',
+    ONAIR_RTMP_PORT: '0',
+    ONAIR_SRT_PORT: 'off',
     ONAIR_RTC_LISTEN_IP: '127.0.0.1',
     ONAIR_WORKERS: '1',
     ONAIR_ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD,

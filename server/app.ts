@@ -36,6 +36,7 @@ import { ChatStore } from './store/ChatStore.js';
 import { ChatService } from './chat/ChatService.js';
 import { chatLimits } from './chat/chatLimits.js';
 import { chatRoutes } from './http/routes/chatRoutes.js';
+import { IngestServers } from './ingest/IngestServers.js';
 
 export interface OnAir {
   /** http://host:port the server listens on. */
@@ -47,6 +48,8 @@ export interface OnAir {
   signaling: SignalingServer;
   chat: ChatService;
   hls: HlsService;
+  /** RTMP/SRT ingest listeners and their bound ports. */
+  ingest: IngestServers;
   db: Db;
   close(): Promise<void>;
 }
@@ -151,6 +154,13 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
     db.close();
     throw err.code === 'EADDRINUSE' ? new Error(`port ${config.port} is in use: set PORT to a free port`) : err;
   });
+  // RTMP/SRT publishers: ordinary broadcast publishers (server/ingest).
+  const ingest = await IngestServers.start({ config: config.ingest, host: config.host, broadcasts, findStreamByKey: (key) => streams.byKey(key), logger }).catch((err) => {
+    server.close();
+    pool.close();
+    db.close();
+    throw err;
+  });
   const port = (server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -161,6 +171,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
       logger.info('shutting down');
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       await broadcasts.endAll('the server is shutting down');
+      await ingest.close();
       await hls.close();
       // socket.io's close waits for the HTTP server to close, which waits for every connection: a request
       // still being received (a slow or endless body) would hold it forever.
@@ -173,5 +184,5 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
       logger.info('stopped');
     })());
 
-  return { url, port, services, pool, broadcasts, signaling, chat, hls, db, close };
+  return { url, port, services, pool, broadcasts, signaling, chat, hls, ingest, db, close };
 }

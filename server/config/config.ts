@@ -7,6 +7,7 @@ import net from 'node:net';
 import { z } from 'zod';
 import { DEFAULTS } from './defaults.js';
 import { parseLadder } from '../hls/ladder.js';
+import { INGEST_ENV, toIngestConfig, type IngestConfig } from '../ingest/ingestConfig.js';
 
 const port = (name: string) =>
   z.coerce
@@ -75,6 +76,7 @@ const envSchema = z.object({
     .default(DEFAULTS.chatMessagesPerAddress),
   LOG_LEVEL: z.enum(LOG_LEVELS).default(DEFAULTS.logLevel),
   MEDIASOUP_WORKER_BIN: z.string().min(1).optional(),
+  ...INGEST_ENV,
 });
 
 export interface Config {
@@ -113,6 +115,8 @@ export interface Config {
   chatMessagesPerAddress: number;
   logLevel: (typeof LOG_LEVELS)[number];
   workerBin: string | undefined;
+  /** RTMP and SRT ingest ports (null: off). */
+  ingest: IngestConfig;
   accessTokenTtlSeconds: number;
   viewerTokenTtlSeconds: number;
 }
@@ -162,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     chatMessagesPerAddress: e.ONAIR_CHAT_MESSAGES_PER_ADDRESS,
     logLevel: e.LOG_LEVEL,
     workerBin: e.MEDIASOUP_WORKER_BIN,
+    ingest: toIngestConfig(e),
     accessTokenTtlSeconds: DEFAULTS.accessTokenTtlSeconds,
     viewerTokenTtlSeconds: DEFAULTS.viewerTokenTtlSeconds,
   };

@@ -94,6 +94,12 @@ export class StreamStore {
     return row && fromRow(row);
   }
 
+  /** The stream this publisher key opens (RTMP/SRT ingest name only the key). */
+  byKey(streamKey: string): StreamRecord | undefined {
+    const row = this.#db.prepare(`${SELECT} WHERE s.stream_key = ?`).get(streamKey) as StreamRow | undefined;
+    return row && fromRow(row);
+  }
+
   /** Public streams matching the filter, newest activity first. */
   listPublic(filter: StreamFilter): { streams: StreamRecord[]; total: number } {
     const where: string[] = ["s.visibility = 'public'"];

@@ -23,6 +23,8 @@ const READY_TIMEOUT_MS = 30_000;
 const BASE_ENV: Record<string, string> = {
   HOST: '127.0.0.1',
   ONAIR_RTC_PORT: '0',
+  ONAIR_RTMP_PORT: '0',
+  ONAIR_SRT_PORT: 'off',
   ONAIR_RTC_LISTEN_IP: '127.0.0.1',
   ONAIR_WORKERS: '1',
   ONAIR_ADMIN_PASSWORD: ADMIN.password,
