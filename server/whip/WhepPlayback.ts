@@ -110,6 +110,9 @@ export class WhepPlayback {
         sections.push(playbackSection(track, consumer, `onair-${streamId}`));
       }
       sections.sort((a, b) => a.media.index - b.media.index);
+      // Simulcast consumers start at the top layer (mediasoup's default preference) and step down when the
+      // viewer's bandwidth estimate says so. Resumed before the session exists: the checks below are the last.
+      await Promise.all(consumers.map((c) => c.resume().catch(() => undefined)));
       answer = writeAnswer({
         sections,
         transport: { iceParameters: transport.iceParameters, iceCandidates: transport.iceCandidates, fingerprints: transport.dtlsParameters.fingerprints },
@@ -142,15 +145,12 @@ export class WhepPlayback {
     });
     session.watch(
       new LivenessWatch(transport, this.#liveness, {
-        onGone: (reason) => session.close(reason),
+        onGone: (reason) => void session.close(reason),
         // The viewer can decode from now on: a keyframe makes the picture appear at once.
         onConnected: () => session.requestKeyFrames(),
       }),
     );
-    // Simulcast consumers start at the top layer (mediasoup's default preference) and step down when the
-    // viewer's bandwidth estimate says so.
-    await Promise.all(consumers.map((c) => c.resume().catch(() => undefined)));
-    session.requestKeyFrames();
+    // No keyframe request yet: nothing reaches the viewer before DTLS connects (onConnected asks then).
     log.info({ tracks: consumers.map((c) => `${c.kind}:${c.type}`) }, 'WHEP session started');
     return { session, answer };
   }
