@@ -1,12 +1,14 @@
 /**
  * The live player of /watch and /embed: joins a stream's audience (`viewer:join`) and shows the broadcast in
- * a <video>, in one of two modes (delivery.ts): 'webrtc' receives the broadcast's producers through a
- * Reception (one receive transport and its consumers); 'hls' plays the stream's live HLS through an
- * HlsReception. It starts with WebRTC and falls back to HLS by itself when the server says the stream has all
- * the WebRTC viewers it takes (`delivery.webrtc: false` at join, or `too_many_requests` from transport:create),
- * when the transport does not connect within WEBRTC_CONNECT_TIMEOUT_MS, or when the browser has no WebRTC.
- * The viewer may switch (setMode); a refused switch to WebRTC leaves HLS playing, with a notice.
- * The socket stays joined in both modes: it gives the states, the viewer count and the stream's details.
+ * a <video>, in one of two modes (delivery.ts), each a Delivery of its own: 'webrtc' (WebRtcDelivery: the
+ * Device, a receive transport and its consumers, simulcast layers) and 'hls' (HlsDelivery: the stream's
+ * live HLS through hls.js, its renditions). The Player joins, keeps the state and chooses the mode; the
+ * deliveries receive. It starts with WebRTC and falls back to HLS by itself when the server says the stream
+ * has all the WebRTC viewers it takes (`delivery.webrtc: false` at join, or `viewers_full` from
+ * transport:create), when the transport does not connect within WEBRTC_CONNECT_TIMEOUT_MS, or when the
+ * browser has no WebRTC. The viewer may switch (setMode); a refused switch to WebRTC leaves HLS playing,
+ * with a notice. The socket stays joined in both modes: it gives the states, the viewer count and the
+ * stream's details.
  *
  * States: 'connecting' (joining, or receiving the first tracks), 'waiting' (nobody broadcasts yet: it starts
  * by itself on `broadcast:producers`), 'live', 'reconnecting' (the broadcaster or our socket dropped),
@@ -14,45 +16,35 @@
  * stream cannot be watched: missing, private without a valid token, unsupported browser).
  *
  * Every change (join, server events, a failed transport) only records what the broadcast is now; one
- * serialized sync loop then makes the Reception match it, so events arriving mid-way are never lost.
+ * serialized sync loop then makes the deliveries match it, so events arriving mid-way are never lost.
+ * Failed requests are acted on by their reason (recovery.ts): `stale_session` → a new transport,
+ * `not_live` → wait for the broadcast, `viewers_full` → HLS.
  */
-import type { Device } from 'mediasoup-client';
-import type { BroadcastInfo, JoinResult, StreamInfo, TransportInfo } from '../../shared/signaling.js';
+import type { BroadcastInfo, JoinResult, StreamInfo } from '../../shared/signaling.js';
 import { errorCode, OnAirClientError, toError, type ClientErrorCode } from '../common/errors.js';
 import { TypedEmitter } from '../common/TypedEmitter.js';
-import { canPlayHls } from '../hls/attachHls.js';
 import { SignalingClient } from '../signaling/SignalingClient.js';
 import { SignalingRequestError } from '../signaling/SignalingRequestError.js';
-import { playOrMute } from './autoplay.js';
 import {
   fallbackMessage,
   initialMode,
   WEBRTC_CONNECT_TIMEOUT_MS,
   webrtcSupported,
+  type Delivery,
   type FallbackReason,
   type ModePreference,
   type PlaybackMode,
 } from './delivery.js';
-import { fetchRouterCapabilities, loadDevice } from './device.js';
-import { HlsReception } from './HlsReception.js';
-import { readPlaybackStats, readVideoStats, type PlaybackStats } from './playbackStats.js';
-import { Reception } from './Reception.js';
+import { HlsDelivery } from './HlsDelivery.js';
+import type { PlaybackStats } from './playbackStats.js';
+import type { QualityInfo } from './quality.js';
+import { viewerRecovery } from './recovery.js';
 import { markOnce } from './timeline.js';
-import { layerNames } from './stateLabels.js';
+import { WebRtcDelivery } from './WebRtcDelivery.js';
+
+export type { QualityInfo } from './quality.js';
 
 export type PlayerState = 'connecting' | 'waiting' | 'live' | 'reconnecting' | 'ended' | 'error';
-
-export interface QualityInfo {
-  /**
-   * The choices, lowest first: simulcast layers (WebRTC) or renditions (HLS, "720p"…); empty when there is
-   * nothing to choose (no video yet, a single layer).
-   */
-  names: string[];
-  /** The viewer's choice: an index into `names` (0 = lowest) or null for automatic. */
-  preferred: number | null;
-  /** The one being received now, when known. */
-  current: number | null;
-}
 
 export type PlayerEvents = {
   state: [PlayerState];
@@ -80,8 +72,6 @@ export interface PlayerOptions {
 }
 
 const RETRY_MS = 2000;
-/** Request errors that mean the broadcast changed under us: the next `broadcast:producers` says how. */
-const STALE: ReadonlySet<ClientErrorCode | undefined> = new Set(['not_found', 'conflict']);
 /** Join errors that trying again will not fix. */
 const FATAL_JOIN: ReadonlySet<ClientErrorCode | undefined> = new Set(['not_found', 'unauthorized', 'forbidden', 'validation_failed', 'bad_request']);
 
@@ -90,16 +80,14 @@ export class Player extends TypedEmitter<PlayerEvents> {
   readonly video: HTMLVideoElement;
   readonly #token: string | undefined;
   readonly #signaling: SignalingClient;
-  readonly #connectTimeoutMs: number;
-  /** Loading from start() in WebRTC mode, else when WebRTC is first needed; undefined inside: no WebRTC. */
-  #device: Promise<Device | undefined> | undefined;
+  readonly #webrtc: WebRtcDelivery;
+  readonly #hls: HlsDelivery;
   #routerRtpCapabilities: JoinResult['routerRtpCapabilities'] | undefined;
   #hlsPath: string;
   #mode: PlaybackMode;
   /** The viewer asked for WebRTC (menu or `?mode=webrtc`): tell them if they do not get it. */
   #webrtcRequested: boolean;
   #fallback: FallbackReason | null = null;
-  #hls: HlsReception | undefined;
   #state: PlayerState = 'connecting';
   #stream: StreamInfo | undefined;
   #viewerCount = 0;
@@ -107,11 +95,8 @@ export class Player extends TypedEmitter<PlayerEvents> {
   /** The broadcast as the server last described it; null when nobody broadcasts. */
   #broadcast: BroadcastInfo | null = null;
   #ended = false;
-  #reception: Reception | undefined;
-  /** Bumped when the socket drops: work started before belongs to a dead connection. */
-  #generation = 0;
+  /** The viewer's quality: an index into `quality.names` of the current mode, or null for automatic. */
   #preferredLayer: number | null = null;
-  #currentLayer: number | null = null;
   #lastQuality = '';
   #syncing = false;
   #dirty = false;
@@ -125,7 +110,6 @@ export class Player extends TypedEmitter<PlayerEvents> {
     this.video = opts.video;
     this.#token = opts.token || undefined;
     this.#signaling = opts.signaling ?? new SignalingClient();
-    this.#connectTimeoutMs = opts.webrtcConnectTimeoutMs ?? WEBRTC_CONNECT_TIMEOUT_MS;
     this.#hlsPath = `/hls/${encodeURIComponent(this.streamId)}/master.m3u8`;
     const preference = opts.mode ?? 'auto';
     this.#mode = initialMode(preference, webrtcSupported());
@@ -134,6 +118,30 @@ export class Player extends TypedEmitter<PlayerEvents> {
     this.video.muted = true;
     this.video.autoplay = true;
     this.video.playsInline = true;
+    const preferred = () => this.#preferredLayer;
+    this.#webrtc = new WebRtcDelivery({
+      signaling: this.#signaling,
+      video: this.video,
+      connectTimeoutMs: opts.webrtcConnectTimeoutMs ?? WEBRTC_CONNECT_TIMEOUT_MS,
+      routerCapabilities: () => this.#routerRtpCapabilities,
+      preferred,
+      hooks: {
+        onChange: () => this.#afterChange(),
+        // WebRTC is granted: HLS (if the viewer is switching from it) stops now.
+        onTransport: () => this.#hls.stop(),
+        onLost: () => {
+          this.#afterChange();
+          this.#scheduleSync();
+        },
+        onUnreachable: () => this.#fallBack('unreachable'),
+      },
+    });
+    this.#hls = new HlsDelivery({
+      video: this.video,
+      url: () => (this.#token ? `${this.#hlsPath}?token=${encodeURIComponent(this.#token)}` : this.#hlsPath),
+      preferred,
+      hooks: { onChange: () => this.#afterChange() },
+    });
   }
 
   get state(): PlayerState {
@@ -153,21 +161,12 @@ export class Player extends TypedEmitter<PlayerEvents> {
     return this.#fallback;
   }
   get quality(): QualityInfo {
-    const preferred = this.#preferredLayer;
-    if (this.#mode === 'hls') {
-      const heights = this.#hls?.heights() ?? [];
-      return { names: heights.length > 1 ? heights.map((h) => `${h}p`) : [], preferred, current: this.#hls?.currentLevel() ?? null };
-    }
-    const layers = this.#reception?.video()?.layers ?? 0;
-    return { names: layers > 1 ? layerNames(layers) : [], preferred, current: this.#currentLayer };
+    return { ...this.#delivery().quality(), preferred: this.#preferredLayer };
   }
 
   start(): void {
     markOnce('start');
-    if (this.#mode === 'webrtc') {
-      this.#device = loadDevice(fetchRouterCapabilities());
-      this.#device.catch(() => undefined); // a failure is handled where it is awaited (#loadedDevice)
-    }
+    if (this.#mode === 'webrtc') this.#webrtc.preload();
     const s = this.#signaling;
     const mine = (e: { streamId: string }) => e.streamId === this.streamId;
     const onVideo = (event: string, fn: () => void) => {
@@ -207,24 +206,6 @@ export class Player extends TypedEmitter<PlayerEvents> {
         this.#stream = stream;
         this.emit('stream', stream);
       }),
-      // The state follows from the broadcast event that comes with it (producers changed, reconnecting, ended).
-      s.on('consumer:closed', ({ consumerId }) => {
-        if (!this.#reception?.closeConsumer(consumerId)) return;
-        this.#attachTracks();
-        this.#emitQuality();
-      }),
-      // The server lost our receive transport (the media worker carrying it died); the broadcast goes on.
-      s.on('transport:closed', ({ transportId }) => {
-        if (this.#reception?.transportId !== transportId) return;
-        this.#dropReception();
-        this.#afterChange();
-        this.#scheduleSync();
-      }),
-      s.on('consumer:layerschange', ({ consumerId, spatialLayer }) => {
-        if (this.#reception?.video()?.consumerId !== consumerId) return;
-        this.#currentLayer = spatialLayer;
-        this.#emitQuality();
-      }),
     );
     if (this.#fallback === 'unsupported' && this.#webrtcRequested) this.#notice(fallbackMessage('unsupported'));
     s.connect();
@@ -257,7 +238,7 @@ export class Player extends TypedEmitter<PlayerEvents> {
    */
   async setMuted(muted: boolean): Promise<void> {
     this.video.muted = muted;
-    if (muted || !this.video.paused || !(this.video.srcObject || this.#hls)) return;
+    if (muted || !this.video.paused || !(this.video.srcObject || this.#hls.active)) return;
     try {
       await this.video.play();
     } catch (err) {
@@ -273,15 +254,15 @@ export class Player extends TypedEmitter<PlayerEvents> {
    */
   async setQuality(layer: number | null): Promise<void> {
     this.#preferredLayer = layer;
-    if (this.#mode === 'hls') this.#hls?.setLevel(layer);
+    const delivery = this.#delivery();
+    if (delivery === this.#hls) await delivery.applyQuality();
     this.#emitQuality();
-    if (this.#mode === 'webrtc') await this.#applyQuality(true);
+    if (delivery === this.#webrtc) await delivery.applyQuality();
   }
 
   /** What is received: from the WebRTC transport's stats, or (HLS) from the <video> element alone. */
-  async stats(): Promise<PlaybackStats> {
-    if (this.#reception) return readPlaybackStats(await this.#reception.getStats(), this.video);
-    return readVideoStats(this.video);
+  stats(): Promise<PlaybackStats> {
+    return this.#delivery().stats();
   }
 
   close(): void {
@@ -289,11 +270,15 @@ export class Player extends TypedEmitter<PlayerEvents> {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
     for (const unsubscribe of this.#subscriptions.splice(0)) unsubscribe();
-    this.#dropReception();
-    this.#dropHls();
+    this.#webrtc.close();
+    this.#hls.close();
     this.video.srcObject = null;
     this.#signaling.close();
     this.removeAllListeners();
+  }
+
+  #delivery(): Delivery {
+    return this.#mode === 'webrtc' ? this.#webrtc : this.#hls;
   }
 
   async #join(): Promise<void> {
@@ -315,10 +300,9 @@ export class Player extends TypedEmitter<PlayerEvents> {
       this.#scheduleSync();
     } catch (err) {
       if (this.#closed) return;
-      const code = errorCode(err);
-      if (code === 'disconnected') return; // the next 'connect' joins again
+      if (viewerRecovery(err) === 'reconnect') return; // the next 'connect' joins again
       this.emit('error', toError(err));
-      if (!(err instanceof SignalingRequestError) || FATAL_JOIN.has(code)) return this.#setState('error');
+      if (!(err instanceof SignalingRequestError) || FATAL_JOIN.has(errorCode(err))) return this.#setState('error');
       this.#retryTimer = setTimeout(() => void this.#join(), RETRY_MS);
     }
   }
@@ -326,8 +310,7 @@ export class Player extends TypedEmitter<PlayerEvents> {
   /** WebRTC needs the socket; HLS plays on (the next join says whether the broadcast is still on). */
   #onDisconnect(): void {
     this.#joined = false;
-    this.#generation++;
-    this.#dropReception();
+    this.#webrtc.stop();
     this.#afterChange();
   }
 
@@ -344,9 +327,9 @@ export class Player extends TypedEmitter<PlayerEvents> {
         }
       } catch (err) {
         if (this.#closed) return;
-        this.#dropReception();
+        this.#webrtc.stop();
         this.#afterChange();
-        if (errorCode(err) === 'disconnected') return; // rejoined on 'connect'
+        if (viewerRecovery(err) === 'reconnect') return; // rejoined on 'connect'
         this.emit('error', toError(err));
         clearTimeout(this.#retryTimer);
         this.#retryTimer = setTimeout(() => this.#scheduleSync(), RETRY_MS);
@@ -357,82 +340,42 @@ export class Player extends TypedEmitter<PlayerEvents> {
   }
 
   /**
-   * Makes what is received match the broadcast and the mode. HLS: the stream's live HLS while a broadcast is
-   * on. WebRTC: the right session, every producer consumed, no stale consumer.
+   * Makes what is received match the broadcast and the mode: nothing without a broadcast; HLS in 'hls'
+   * mode; in 'webrtc' mode what WebRtcDelivery.sync receives (HLS plays on until WebRTC is granted).
    */
   async #sync(): Promise<void> {
     const b = this.#broadcast;
-    const generation = this.#generation;
     if (!b) {
-      this.#dropReception();
-      this.#dropHls();
+      this.#webrtc.stop();
+      this.#hls.stop();
       return this.#afterChange();
     }
     if (this.#mode === 'hls') {
-      this.#dropReception();
-      this.#ensureHls();
+      this.#webrtc.stop();
+      if (!this.#hls.play()) {
+        this.emit('error', new OnAirClientError('media', 'this browser can play neither low-latency video (WebRTC) nor HLS'));
+        return this.#setState('error');
+      }
       return this.#afterChange();
     }
-    const current = this.#reception;
-    if (current && (current.session !== b.session || current.failed || current.closed)) this.#dropReception();
-    this.#reception?.retain(new Set(b.producers.map((p) => p.id)));
-    const missing = b.producers.filter((p) => !this.#reception?.has(p.id));
-    if (missing.length > 0) {
-      let reception = this.#reception;
-      if (!reception) {
-        // The server's transport and the Device's capabilities (a local RTCPeerConnection probe) at once.
-        const creating = Reception.createTransport(this.#signaling);
-        creating.catch(() => undefined); // awaited below, unless the browser cannot do WebRTC
-        const device = await this.#loadedDevice();
-        if (!device) return this.#fallBack('unsupported');
-        let info: TransportInfo;
-        try {
-          info = await creating;
-        } catch (err) {
-          if (errorCode(err) === 'too_many_requests') return this.#fallBack('full');
-          throw err;
-        }
-        markOnce('transport-ready');
-        reception = Reception.open(info, this.#signaling, device, b.session, {
-          connectTimeoutMs: this.#connectTimeoutMs,
-          onFailed: () => this.#scheduleSync(),
-          onUnreachable: () => {
-            if (this.#reception === reception) this.#fallBack('unreachable');
-          },
-        });
-        if (generation !== this.#generation || this.#closed || this.#mode !== 'webrtc') return reception.close();
-        this.#reception = reception;
-        // WebRTC is granted: HLS (if the viewer is switching from it) stops now.
-        this.#dropHls();
-      }
-      // Every missing producer at once (one SDP negotiation, requests in parallel): the first frame needs
-      // the whole set, and each round trip adds to the viewer's wait.
-      const receiving = reception;
-      const errors = await receiving.consumeAll(missing, () => {
-        markOnce('tracks');
-        if (generation === this.#generation && !receiving.closed) this.#afterChange();
-      });
-      if (generation !== this.#generation || reception.closed) return;
-      const failure = errors.find((err) => !STALE.has(errorCode(err)));
-      if (failure) throw failure;
-      if (missing.some((p) => p.kind === 'video')) await this.#applyQuality(false);
+    const result = await this.#webrtc.sync(b, () => this.#mode === 'webrtc' && !this.#closed);
+    switch (result) {
+      case 'full':
+      case 'unsupported':
+        return this.#fallBack(result);
+      case 'again':
+        this.#dirty = true;
+        break;
+      case 'not_live':
+        // Nobody broadcasts after all: wait for the next broadcast:producers (unless one came meanwhile).
+        if (this.#broadcast === b) this.#broadcast = null;
+        this.#dirty = true;
+        break;
+      case 'ok':
+        if (b.producers.length === 0) this.#hls.stop();
+        break;
     }
-    if (b.producers.length === 0) this.#dropHls();
     this.#afterChange();
-  }
-
-  /** The mediasoup-client Device, loaded with the routers' capabilities; undefined without WebRTC support. */
-  async #loadedDevice(): Promise<Device | undefined> {
-    const early = this.#device;
-    if (early) {
-      try {
-        return await early;
-      } catch {
-        // The capabilities could not be fetched early: load with the ones the join gave.
-        if (this.#device === early) this.#device = undefined;
-      }
-    }
-    return (this.#device ??= loadDevice(this.#routerRtpCapabilities ?? {}));
   }
 
   /**
@@ -455,8 +398,7 @@ export class Player extends TypedEmitter<PlayerEvents> {
     this.#mode = mode;
     // Layers and renditions are numbered differently: the choice does not carry over.
     this.#preferredLayer = null;
-    this.#currentLayer = null;
-    this.#hls?.setLevel(null);
+    void this.#hls.applyQuality();
     this.emit('mode', mode);
     this.#emitQuality();
   }
@@ -465,49 +407,9 @@ export class Player extends TypedEmitter<PlayerEvents> {
     this.emit('notice', message);
   }
 
-  #ensureHls(): void {
-    if (this.#hls && !this.#hls.closed) return;
-    if (!canPlayHls(this.video)) {
-      this.emit('error', new OnAirClientError('media', 'this browser can play neither low-latency video (WebRTC) nor HLS'));
-      return this.#setState('error');
-    }
-    const url = this.#token ? `${this.#hlsPath}?token=${encodeURIComponent(this.#token)}` : this.#hlsPath;
-    this.#hls = new HlsReception(this.video, url, () => this.#afterChange());
-    if (this.#preferredLayer !== null) this.#hls.setLevel(this.#preferredLayer);
-  }
-
-  #dropHls(): void {
-    this.#hls?.close();
-    this.#hls = undefined;
-  }
-
-  /** Asks the server for the preferred layer; a new consumer already gets the best one by default. */
-  async #applyQuality(force: boolean): Promise<void> {
-    const video = this.#reception?.video();
-    if (!video || video.layers < 2 || (!force && this.#preferredLayer === null)) return;
-    const layer = this.#preferredLayer === null ? null : Math.min(this.#preferredLayer, video.layers - 1);
-    await this.#signaling.request('consumer:layers', { consumerId: video.consumerId, spatialLayer: layer });
-  }
-
-  #dropReception(): void {
-    this.#reception?.close();
-    this.#reception = undefined;
-    this.#currentLayer = null;
-  }
-
   #afterChange(): void {
-    this.#attachTracks();
     this.#updateState();
     this.#emitQuality();
-  }
-
-  /** Puts the received tracks in the <video>, as a new MediaStream whenever the set of tracks changes. */
-  #attachTracks(): void {
-    const tracks = this.#reception?.tracks() ?? [];
-    const shown = this.video.srcObject instanceof MediaStream ? this.video.srcObject.getTracks() : [];
-    if (tracks.length === shown.length && tracks.every((t) => shown.includes(t))) return;
-    this.video.srcObject = tracks.length > 0 ? new MediaStream(tracks) : null;
-    if (tracks.length > 0) playOrMute(this.video);
   }
 
   #updateState(): void {
@@ -523,7 +425,7 @@ export class Player extends TypedEmitter<PlayerEvents> {
     }
     if (b.state === 'reconnecting') return 'reconnecting';
     // HLS (also while a switch to WebRTC is being tried) or WebRTC consumers: something plays.
-    const receiving = this.#hls?.started === true || (this.#reception?.size ?? 0) > 0;
+    const receiving = this.#hls.receiving || this.#webrtc.receiving;
     if (!this.#joined) return receiving ? 'live' : 'reconnecting';
     return receiving ? 'live' : 'connecting';
   }

@@ -9,10 +9,3 @@ export const STATE_LABELS: Record<PlayerState, { badge: string; message: string 
   ended: { badge: 'Ended', message: 'This broadcast has ended.' },
   error: { badge: 'Unavailable', message: 'This stream cannot be played.' },
 };
-
-/** Names of simulcast layers, lowest first. */
-export function layerNames(layers: number): string[] {
-  if (layers === 2) return ['Low', 'High'];
-  if (layers === 3) return ['Low', 'Medium', 'High'];
-  return Array.from({ length: layers }, (_, i) => `Layer ${i + 1}`);
-}

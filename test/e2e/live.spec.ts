@@ -2,7 +2,7 @@
  * Live broadcasting end to end: a studio broadcasts with the fake camera and microphone, viewers in other
  * browser instances watch (/watch/:id) or embed (/embed/:id) it. Every participant has its own Chromium.
  */
-import { expect, test } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import { closeBrowsers, newPage } from './helpers/browser.js';
 import { startEmbedderSite } from './helpers/embedderSite.js';
 import {
@@ -23,6 +23,11 @@ import {
 } from './helpers/onair.js';
 
 let token: string;
+
+/** The studio's stream list entry of the selected stream, e.g. "Title (public, live)". */
+function selectedStreamLabel(studio: Page): Promise<string> {
+  return studio.getByTestId('stream-select').evaluate((select: HTMLSelectElement) => select.selectedOptions[0]?.textContent ?? '');
+}
 
 test.beforeAll(async () => {
   token = await login();
@@ -49,6 +54,8 @@ test('two viewers see and hear a broadcast, are counted, and see it end', async 
 
   await studio.getByRole('button', { name: 'End broadcast' }).click();
   await expect(studio.getByTestId('studio-state')).toHaveAttribute('data-state', 'ended');
+  // The stream list says so at once (read once, not polled): not when the server's list catches up.
+  expect(await selectedStreamLabel(studio)).toMatch(/, ended\)$/);
   for (const viewer of viewers) {
     await expect(viewer.getByTestId('player')).toHaveAttribute('data-state', 'ended');
     await expect(viewer.getByText('This broadcast has ended.')).toBeVisible();

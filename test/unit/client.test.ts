@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { types } from 'mediasoup-client';
 import { parseCommand } from '../../client/embed/embedProtocol.js';
 import { fallbackMessage, initialMode, MODE_LABELS, parseModePreference } from '../../client/player/delivery.js';
-import { layerNames } from '../../client/player/stateLabels.js';
+import { layerNames } from '../../client/player/quality.js';
 import { computeSendStats } from '../../client/studio/sendStats.js';
 import { simulcastEncodings } from '../../client/studio/simulcast.js';
 import { pickVideoCodec } from '../../client/studio/videoCodec.js';
