@@ -78,9 +78,9 @@ describe('CmafReader on ffmpeg output', () => {
   const whole = readInChunks(FIXTURE, () => FIXTURE.byteLength);
 
   it('reads the init segment: tracks, timescales, codecs, size', () => {
-    expect(whole[0]!.type).toBe('init');
-    if (whole[0]!.type !== 'init') return;
-    const init = whole[0].init;
+    const first = whole[0]!;
+    if (first.type !== 'init') throw new Error('the first event is not the init');
+    const init = first.init;
     expect(init.tracks.map((t) => [t.trackId, t.handler, t.timescale, t.codec.slice(0, 4)])).toEqual([
       [1, 'vide', 15360, 'avc1'],
       [2, 'soun', 48000, 'mp4a'],
