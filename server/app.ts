@@ -85,7 +85,6 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
   const broadcasts = new Broadcasts({ pool, streams, logger, graceMs: config.reconnectGraceMs });
   const hls = new HlsService({
     root: path.join(config.dataDir, 'hls'),
-    broadcasts,
     recordings,
     ports: new PortPool(config.hls.portMin, config.hls.portMax, { shuffleStart: true }),
     enabled: config.hls.enabled,
@@ -95,11 +94,16 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
       preset: config.hls.preset,
       fps: 30,
       thumbnailEverySeconds: 30,
-      killAfterMs: 2000,
+      // ffmpeg ends by itself 2 s after its RTP stopped (~4 s when none ever came); a SIGINT after the media
+      // stopped still ends it cleanly within those 2 s, so SIGKILL comes only after 3 s.
+      inputTimeoutSeconds: 2,
+      killAfterMs: 3000,
       restartDelayMs: 500,
     },
     logger,
   });
+  // Every new broadcast gets its HLS bridge (and recording), which it feeds and closes at its end.
+  broadcasts.addOutputFactory((streamId) => hls.output(streamId));
   const metrics = new Metrics({
     workersAlive: () => pool.aliveCount,
     streamsLive: () => broadcasts.liveCount,

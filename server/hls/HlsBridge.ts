@@ -1,24 +1,41 @@
 /**
- * The HLS bridge of one live session: consumes the broadcast's top video layer and its audio through
- * mediasoup PlainTransports into ffmpeg (fluent-ffmpeg over Debian's ffmpeg), which writes the ladder.
+ * The HLS output of one broadcast (a BroadcastOutput named "hls"): consumes the broadcast's top video layer
+ * and its audio through mediasoup PlainTransports into ffmpeg, which writes the ladder. Its session folder is
+ * also the broadcast's recording.
  *
- * - Each ffmpeg run is an epoch with its own folder. An ffmpeg that dies, or whose producers went away (the
- *   broadcaster republished), is replaced by a new epoch: the playlist goes on after a discontinuity.
- * - Stopping: SIGINT while media still flows (ffmpeg only reads signals between packets), then the
- *   PlainTransports are closed; SIGKILL after `killAfterMs`.
- * - Ports for ffmpeg come from a PortPool and go back to it.
+ * Lifetime: HlsService makes one per new broadcast; the broadcast pushes its media (`update`) and, at its end,
+ * awaits `close()` before its router closes. The bridge owns everything it creates: its epochs (each one
+ * FfmpegProcess, its PlainTransports and consumers, its ports), its session folder and its recording row.
+ *
+ * - Nothing exists before the first video: the folder, session.json and the recording row come with the first
+ *   epoch. A session that got no segment is removed at close (row and folder): never a 0 s recording.
+ * - Each ffmpeg run is an epoch with its own folder; the playlists go on across epochs after a discontinuity.
+ *   Epochs are serialised: each update queues a refresh, which compares the running epoch's router and
+ *   producers with the newest media and replaces the epoch when they differ (the studio produces video, then
+ *   audio: without a restart the recording would be silent; a republish; a new router after a worker died).
+ * - A replaced epoch whose producers still send is stopped with SIGINT (its last segment is kept); one whose
+ *   input is gone is killed (ffmpeg would wait for its input timeout to notice).
+ * - An ffmpeg that exits unasked is replaced after `restartDelayMs` (longer after repeated early deaths),
+ *   from the newest media.
+ * - `close()`: an epoch being started is abandoned at its next await (its ffmpeg killed, transports closed,
+ *   ports given back: an end within the start's first 300 ms leaves nothing); the running ffmpeg gets SIGINT
+ *   while media still flows (last segment, #EXT-X-ENDLIST), then its transports close; then the session is
+ *   finished (manifest ended, poster, recording ready or removed). Idempotent; never rejects.
  */
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import ffmpeg from 'fluent-ffmpeg';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { types } from 'mediasoup';
+import { FfmpegProcess, type FfmpegExit } from '../ffmpeg/FfmpegProcess.js';
+import type { BroadcastMedia, BroadcastOutput } from '../live/BroadcastOutput.js';
 import type { Logger } from '../log/logger.js';
+import type { RecordingStore } from '../store/RecordingStore.js';
 import { ffmpegArgs, type FfmpegPlan } from './ffmpegArgs.js';
 import { ladderFor } from './ladder.js';
 import type { PortPool } from './PortPool.js';
 import { rtpSdp, type RtpInput } from './rtpSdp.js';
-import { writeManifest, type SessionManifest } from './sessionFiles.js';
+import { sessionStats, writeManifest, type SessionManifest } from './sessionFiles.js';
 import { makeThumbnail, newestSegment } from './thumbnail.js';
 
 export interface HlsSettings {
@@ -27,47 +44,61 @@ export interface HlsSettings {
   preset: string;
   fps: number;
   thumbnailEverySeconds: number;
+  /** SIGINT → SIGKILL bound; above `inputTimeoutSeconds`, so an ffmpeg whose input stopped still ends cleanly. */
   killAfterMs: number;
   restartDelayMs: number;
-}
-
-export interface BridgeSource {
-  router: types.Router;
-  video: types.Producer | undefined;
-  audio: types.Producer | undefined;
-  /** Capture height the broadcaster announced, if any. */
-  videoHeight: number | undefined;
+  /** ffmpeg ends by itself after this long without RTP (see ffmpegArgs). */
+  inputTimeoutSeconds: number;
 }
 
 interface Epoch {
   name: string;
-  command: ffmpeg.FfmpegCommand;
+  startedAt: number;
+  router: types.Router;
+  producerIds: string[];
+  proc: FfmpegProcess | undefined;
   transports: types.PlainTransport[];
   consumers: types.Consumer[];
   ports: number[];
   timers: NodeJS.Timeout[];
-  exited: Promise<void>;
-  done: boolean;
 }
 
 export interface HlsBridgeEvents {
-  /** An epoch started (its ffmpeg pid). */
+  /** An epoch's ffmpeg runs (its pid, once spawned). */
   epoch: [{ name: string; pid: number | undefined }];
   /** ffmpeg exited without being asked. */
   crashed: [{ epoch: string; error: string }];
 }
 
-export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
+/** The bridge was closed while it was starting an epoch: the start gives back what it took. */
+class BridgeClosedError extends Error {
+  override name = 'BridgeClosedError';
+}
+
+export class HlsBridge extends EventEmitter<HlsBridgeEvents> implements BroadcastOutput {
+  readonly name = 'hls';
+  readonly streamId: string;
+  readonly sessionId: string;
   readonly dir: string;
   readonly manifest: SessionManifest;
+  /** Resolves once `close()` has finished. */
+  readonly done: Promise<void>;
   readonly #settings: HlsSettings;
   readonly #ports: PortPool;
+  readonly #recordings: RecordingStore;
   readonly #log: Logger;
-  readonly #source: () => BridgeSource | undefined;
+  readonly #abort = new AbortController();
+  #media: BroadcastMedia | undefined;
   #epoch: Epoch | undefined;
-  #stopping = false;
+  #queue: Promise<void> = Promise.resolve();
+  #opened = false;
+  #closing: Promise<void> | undefined;
+  #resolveDone!: () => void;
   #restartTimer: NodeJS.Timeout | undefined;
-  #starting: Promise<void> | undefined;
+  /** ffmpeg runs in a row that died young: each waits twice as long before the next (a silent input). */
+  #crashesInARow = 0;
+  /** Epochs being let go after their ffmpeg died: close() waits for them. */
+  readonly #endings = new Set<Promise<void>>();
   #thumbTimer: NodeJS.Timeout | undefined;
   #thumbnailing: Promise<void> | undefined;
 
@@ -77,160 +108,172 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
     sessionId: string;
     settings: HlsSettings;
     ports: PortPool;
+    recordings: RecordingStore;
     logger: Logger;
-    /** The broadcast's current producers (they change when the broadcaster republishes). */
-    source: () => BridgeSource | undefined;
   }) {
     super();
     this.dir = opts.dir;
+    this.streamId = opts.streamId;
+    this.sessionId = opts.sessionId;
     this.#settings = opts.settings;
     this.#ports = opts.ports;
+    this.#recordings = opts.recordings;
     this.#log = opts.logger;
-    this.#source = opts.source;
-    fs.mkdirSync(this.dir, { recursive: true });
-    this.#scheduleThumbnail(1000);
     this.manifest = { streamId: opts.streamId, sessionId: opts.sessionId, epochs: [], renditions: [], segmentSeconds: opts.settings.segmentSeconds, ended: false };
-    writeManifest(this.dir, this.manifest);
+    this.done = new Promise((resolve) => (this.#resolveDone = resolve));
   }
 
   /** The pid of the running ffmpeg, if any. */
   get pid(): number | undefined {
-    return this.#epoch && !this.#epoch.done ? ((this.#epoch.command as unknown as { ffmpegProc?: { pid?: number } }).ffmpegProc?.pid) : undefined;
+    return this.#epoch?.proc?.pid;
   }
 
   get running(): boolean {
-    return !!this.#epoch && !this.#epoch.done;
+    return !!this.#epoch?.proc?.running;
   }
 
-  /** (Re)starts ffmpeg when the producers it reads are gone or changed; starts the first epoch. */
-  refresh(): Promise<void> {
-    if (this.#stopping) return Promise.resolve();
-    this.#starting = (this.#starting ?? Promise.resolve()).then(() => this.#refresh()).catch((err: unknown) => {
-      this.#log.error({ err }, 'HLS bridge could not start ffmpeg');
-    });
-    return this.#starting;
+  /** The session exists (folder and recording row): the broadcast had video. */
+  get opened(): boolean {
+    return this.#opened;
   }
 
-  async #refresh(): Promise<void> {
-    if (this.#stopping) return;
-    const src = this.#source();
-    const e = this.#epoch;
-    const current = !!e && !e.done && e.consumers.every((c) => !c.closed && !c.producerPaused);
-    // Exactly the broadcast's producers: the studio produces video, then audio, so the first epoch often
-    // starts with video alone and must be restarted with the audio (or the whole recording is silent).
-    const wanted = [src?.video, src?.audio].flatMap((p) => (p && !p.closed ? [p.id] : []));
-    const sameProducers =
-      !!e && !!src?.video && wanted.length === e.consumers.length && e.consumers.every((c) => wanted.includes(c.producerId));
-    if (current && sameProducers) return;
-    if (e && !e.done) await this.#endEpoch(e, 'SIGKILL');
-    if (src?.video && !src.video.closed && !src.router.closed) await this.#startEpoch(src);
+  get closed(): boolean {
+    return this.#abort.signal.aborted;
   }
 
-  /** Stops ffmpeg cleanly and marks the session ended. */
-  async stop(): Promise<void> {
-    if (this.#stopping) return;
-    this.#stopping = true;
+  update(media: BroadcastMedia): void {
+    if (this.closed) return;
+    this.#media = media;
+    this.#schedule();
+  }
+
+  close(reason: string): Promise<void> {
+    this.#closing ??= this.#close(reason);
+    return this.#closing;
+  }
+
+  async #close(reason: string): Promise<void> {
+    this.#abort.abort();
     clearTimeout(this.#restartTimer);
     clearTimeout(this.#thumbTimer);
-    await this.#starting;
-    await this.#thumbnailing;
-    if (this.#epoch && !this.#epoch.done) await this.#endEpoch(this.#epoch, 'SIGINT');
-    this.manifest.ended = true;
+    try {
+      await this.#queue;
+      await Promise.all(this.#endings);
+      await this.#thumbnailing;
+      if (this.#epoch) await this.#endEpoch(this.#epoch, 'stop');
+      if (this.#opened) await this.#finishSession(reason);
+    } catch (err) {
+      this.#log.error({ err }, 'HLS bridge did not close cleanly');
+    } finally {
+      this.#resolveDone();
+    }
+  }
+
+  #schedule(): void {
+    this.#queue = this.#queue
+      .then(() => this.#refresh())
+      .catch((err: unknown) => {
+        if (err instanceof BridgeClosedError || this.closed) this.#log.debug({ err }, 'epoch start abandoned: the bridge closed');
+        else this.#log.error({ err }, 'HLS bridge could not start ffmpeg');
+      });
+  }
+
+  /** Makes the running epoch match the newest media: keeps it, replaces it, ends it or starts one. */
+  async #refresh(): Promise<void> {
+    if (this.closed) return;
+    const m = this.#media;
+    const video = m && !m.router.closed && m.video && !m.video.closed ? m.video : undefined;
+    const audio = m && video && m.audio && !m.audio.closed ? m.audio : undefined;
+    const wanted = [video, audio].flatMap((p) => (p ? [p.id] : []));
+    const e = this.#epoch;
+    if (e) {
+      const same =
+        !!m && e.proc?.running === true && e.router === m.router && e.consumers.every((c) => !c.closed) &&
+        e.producerIds.length === wanted.length && e.producerIds.every((id) => wanted.includes(id));
+      if (same) return;
+      const fed = !e.router.closed && e.consumers.length > 0 && e.consumers.every((c) => !c.closed && !c.producerPaused);
+      await this.#endEpoch(e, fed ? 'stop' : 'kill');
+    }
+    if (m && video) await this.#startEpoch(m, video, audio);
+  }
+
+  /** The session's folder, manifest, recording row and thumbnails: made once, with the first epoch. */
+  #open(): void {
+    if (this.#opened) return;
+    fs.mkdirSync(this.dir, { recursive: true });
     writeManifest(this.dir, this.manifest);
-    await this.#thumbnail().catch(() => undefined);
-    const thumb = path.join(this.dir, 'thumb.jpg');
-    if (fs.existsSync(thumb)) fs.copyFileSync(thumb, path.join(this.dir, 'poster.jpg'));
+    this.#recordings.start(this.sessionId, this.streamId);
+    this.#opened = true;
+    this.#scheduleThumbnail(1000);
+    this.#log.info('HLS session started');
   }
 
-  /** A thumbnail from the newest segment: every second until the first exists, then every thumbnailEverySeconds. */
-  #scheduleThumbnail(ms: number): void {
-    this.#thumbTimer = setTimeout(() => {
-      this.#thumbnailing = this.#thumbnail()
-        .then((made) => {
-          if (!this.#stopping) this.#scheduleThumbnail(made ? this.#settings.thumbnailEverySeconds * 1000 : 1000);
-        })
-        .catch((err: unknown) => {
-          this.#log.warn({ err }, 'could not make a thumbnail');
-          if (!this.#stopping) this.#scheduleThumbnail(this.#settings.thumbnailEverySeconds * 1000);
-        });
-    }, ms);
-    this.#thumbTimer.unref();
-  }
-
-  async #thumbnail(): Promise<boolean> {
-    const epoch = this.manifest.epochs.at(-1);
-    const segment = epoch && newestSegment(path.join(this.dir, epoch), this.manifest.renditions.length);
-    if (!segment) return false;
-    await makeThumbnail(segment, path.join(this.dir, 'thumb.jpg'));
-    return true;
-  }
-
-  async #startEpoch(src: BridgeSource): Promise<void> {
+  async #startEpoch(m: BroadcastMedia, video: types.Producer, audio: types.Producer | undefined): Promise<void> {
+    this.#open();
     const s = this.#settings;
     const name = `e${this.manifest.epochs.length}`;
     const outDir = path.join(this.dir, name);
     fs.mkdirSync(outDir, { recursive: true });
-    const epoch: Epoch = { name, command: undefined as unknown as ffmpeg.FfmpegCommand, transports: [], consumers: [], ports: [], timers: [], exited: Promise.resolve(), done: false };
+    const epoch: Epoch = { name, startedAt: Date.now(), router: m.router, producerIds: [video.id, ...(audio ? [audio.id] : [])], proc: undefined, transports: [], consumers: [], ports: [], timers: [] };
     try {
       const inputs: RtpInput[] = [];
-      const video = await this.#plainConsume(src.router, src.video!, epoch);
-      inputs.push(video.input);
-      const audio = src.audio && !src.audio.closed ? await this.#plainConsume(src.router, src.audio, epoch) : undefined;
-      if (audio) inputs.push(audio.input);
+      const v = await this.#plainConsume(m.router, video, epoch);
+      inputs.push(v.input);
+      if (audio) inputs.push((await this.#plainConsume(m.router, audio, epoch)).input);
       const sdpPath = path.join(outDir, 'input.sdp');
       fs.writeFileSync(sdpPath, rtpSdp(inputs));
 
-      const rungs = ladderFor(s.ladder, src.videoHeight ?? 720);
-      const copyTop = video.input.codec.toUpperCase() === 'H264' && src.videoHeight !== undefined && rungs[0]!.height === src.videoHeight;
-      const plan: FfmpegPlan = { sdpPath, outDir, rungs, copyTop, hasAudio: !!audio, segmentSeconds: s.segmentSeconds, fps: s.fps, preset: s.preset };
+      const rungs = ladderFor(s.ladder, m.videoHeight ?? 720);
+      const copyTop = v.input.codec.toUpperCase() === 'H264' && m.videoHeight !== undefined && rungs[0]!.height === m.videoHeight;
+      const plan: FfmpegPlan = {
+        sdpPath, outDir, rungs, copyTop, hasAudio: !!audio, segmentSeconds: s.segmentSeconds, fps: s.fps, preset: s.preset,
+        inputTimeoutSeconds: s.inputTimeoutSeconds,
+      };
       const args = ffmpegArgs(plan);
       this.manifest.renditions = rungs.map((r) => r.height);
       this.manifest.epochs.push(name);
       writeManifest(this.dir, this.manifest);
 
-      const command = ffmpeg()
-        .input(sdpPath)
-        .inputOptions(...args.input)
-        .outputOptions(...args.output)
-        .output(args.target);
-      epoch.command = command;
-      epoch.exited = new Promise<void>((resolve) => {
-        const finish = (error?: string) => {
-          const expected = epoch.done;
-          epoch.done = true;
-          resolve();
-          if (!expected) this.#onCrash(epoch, error ?? 'ffmpeg exited');
-        };
-        command.on('error', (err: Error, _out: string | null, stderr: string | null) => finish(`${err.message}${stderr ? `: ${stderr.split('\n').slice(-4).join(' | ')}` : ''}`));
-        command.on('end', () => finish());
-      });
-      command.on('start', (line: string) => this.#log.info({ epoch: name, copyTop, rungs: plan.rungs.map((r) => r.height), command: line }, 'ffmpeg started'));
-      command.run();
+      this.#log.info({ epoch: name, copyTop, rungs: rungs.map((r) => r.height), audio: !!audio }, 'HLS epoch starting');
+      const proc = FfmpegProcess.spawn(
+        { input: sdpPath, inputOptions: args.input, outputOptions: args.output, output: args.target },
+        { name: `hls ${name}`, stopTimeoutMs: s.killAfterMs, logger: this.#log },
+      );
+      epoch.proc = proc;
       this.#epoch = epoch;
-      this.emit('epoch', { name, pid: this.pid });
+      void proc.exited.then((exit) => this.#onExit(epoch, exit));
 
       // Let ffmpeg bind its ports, then let media flow and ask for keyframes.
-      await delay(300);
-      for (const c of epoch.consumers) await c.resume();
-      const videoConsumer = video.consumer;
-      const keyframe = () => void videoConsumer.requestKeyFrame().catch(() => undefined);
+      await sleep(300, undefined, { signal: this.#abort.signal });
+      for (const c of epoch.consumers) {
+        await c.resume();
+        this.#checkOpen();
+      }
+      this.emit('epoch', { name, pid: proc.pid });
+      const keyframe = () => void v.consumer.requestKeyFrame().catch(() => undefined);
       keyframe();
       epoch.timers.push(setTimeout(keyframe, 1000), setTimeout(keyframe, 2000));
       // Copying H.264: WebRTC encoders send keyframes only on request, and segments can only cut on them.
       if (copyTop) epoch.timers.push(setInterval(keyframe, s.segmentSeconds * 1000));
     } catch (err) {
-      epoch.done = true;
-      this.#cleanup(epoch);
-      throw err;
+      await this.#endEpoch(epoch, 'kill');
+      throw this.closed ? new BridgeClosedError('closed while starting an epoch', { cause: err }) : err;
     }
+  }
+
+  #checkOpen(): void {
+    if (this.closed) throw new BridgeClosedError('closed while starting an epoch');
   }
 
   async #plainConsume(router: types.Router, producer: types.Producer, epoch: Epoch): Promise<{ consumer: types.Consumer; input: RtpInput }> {
     const port = await this.#ports.take();
     epoch.ports.push(port);
+    this.#checkOpen();
     const transport = await router.createPlainTransport({ listenIp: { ip: '127.0.0.1' }, rtcpMux: false, comedia: false });
     epoch.transports.push(transport);
+    this.#checkOpen();
     await transport.connect({ ip: '127.0.0.1', port, rtcpPort: port + 1 });
+    this.#checkOpen();
     const codec = producer.rtpParameters.codecs[0]!;
     const cap = router.rtpCapabilities.codecs!.find(
       (c) => c.mimeType.toLowerCase() === codec.mimeType.toLowerCase() && (codec.mimeType.toLowerCase() !== 'video/h264' || c.parameters?.['profile-level-id'] === codec.parameters?.['profile-level-id']),
@@ -243,9 +286,9 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
     };
     const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities, paused: true });
     epoch.consumers.push(consumer);
+    this.#checkOpen();
     if (consumer.type === 'simulcast') await consumer.setPreferredLayers({ spatialLayer: 3, temporalLayer: 2 });
-    // The broadcaster went away or republished: this epoch is over.
-    consumer.on('producerclose', () => void this.refresh());
+    this.#checkOpen();
     const c = consumer.rtpParameters.codecs[0]!;
     return {
       consumer,
@@ -261,46 +304,86 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
     };
   }
 
-  #onCrash(epoch: Epoch, error: string): void {
-    this.#cleanup(epoch);
-    if (this.#stopping) return;
-    this.#log.warn({ epoch: epoch.name, error }, 'ffmpeg died; restarting it');
+  /**
+   * ffmpeg exited. Unasked: free the epoch and start a new one from the newest media, after `restartDelayMs`,
+   * doubled for each run in a row that died within 10 s (up to 30 s): an input that stays silent (an encoder
+   * that stalled without leaving) ends each ffmpeg after its input timeout.
+   */
+  #onExit(epoch: Epoch, exit: FfmpegExit): void {
+    if (exit.requested || this.#epoch !== epoch) return;
+    const error = exit.error ?? `ffmpeg exited (code ${exit.code}, signal ${exit.signal})`;
+    const ending = this.#endEpoch(epoch, 'kill');
+    this.#endings.add(ending);
+    void ending.finally(() => this.#endings.delete(ending));
+    if (this.closed) return;
+    this.#crashesInARow = Date.now() - epoch.startedAt > 10_000 ? 1 : this.#crashesInARow + 1;
+    const delayMs = Math.min(30_000, this.#settings.restartDelayMs * 2 ** (this.#crashesInARow - 1));
+    this.#log.warn({ epoch: epoch.name, error, restartInMs: delayMs }, 'ffmpeg died; restarting it');
     this.emit('crashed', { epoch: epoch.name, error });
     clearTimeout(this.#restartTimer);
-    this.#restartTimer = setTimeout(() => void this.refresh(), this.#settings.restartDelayMs);
+    this.#restartTimer = setTimeout(() => this.#schedule(), delayMs);
   }
 
-  async #endEpoch(epoch: Epoch, signal: 'SIGINT' | 'SIGKILL'): Promise<void> {
-    if (!epoch.done) {
-      epoch.done = true;
-      try {
-        epoch.command.kill(signal);
-      } catch {
-        /* already gone */
-      }
-      const kill = setTimeout(() => {
-        this.#log.warn({ epoch: epoch.name }, `ffmpeg did not stop within ${this.#settings.killAfterMs} ms: SIGKILL`);
-        try {
-          epoch.command.kill('SIGKILL');
-        } catch {
-          /* already gone */
-        }
-      }, this.#settings.killAfterMs);
-      await epoch.exited;
-      clearTimeout(kill);
-    }
-    this.#cleanup(epoch);
-  }
-
-  #cleanup(epoch: Epoch): void {
+  /**
+   * Ends an epoch: 'stop' (SIGINT, SIGKILL after the bound) while its media still flows, 'kill' when its output
+   * no longer matters or its input is gone; then closes its transports and gives its ports back (only once
+   * ffmpeg, which holds them, is gone). Idempotent.
+   */
+  async #endEpoch(epoch: Epoch, how: 'stop' | 'kill'): Promise<void> {
+    if (this.#epoch === epoch) this.#epoch = undefined;
     for (const t of epoch.timers) clearTimeout(t);
     epoch.timers = [];
+    if (epoch.proc) await (how === 'stop' ? epoch.proc.stop() : epoch.proc.kill());
     for (const t of epoch.transports) t.close();
     epoch.transports = [];
+    epoch.consumers = [];
     for (const p of epoch.ports) this.#ports.give(p);
     epoch.ports = [];
-    if (this.#epoch === epoch) this.#epoch = undefined;
+  }
+
+  /** The end: manifest ended, last thumbnail as poster, recording ready; or, without a segment, nothing left. */
+  async #finishSession(reason: string): Promise<void> {
+    this.manifest.ended = true;
+    writeManifest(this.dir, this.manifest);
+    const stats = sessionStats(this.dir, this.manifest);
+    if (stats.segments === 0) {
+      fs.rmSync(this.dir, { recursive: true, force: true });
+      this.#recordings.delete(this.sessionId);
+      this.#log.info({ reason }, 'HLS session ended before its first segment; no recording kept');
+      return;
+    }
+    await this.#thumbnail().catch((err: unknown) => this.#log.warn({ err }, 'could not make the poster'));
+    const thumb = path.join(this.dir, 'thumb.jpg');
+    if (fs.existsSync(thumb)) fs.copyFileSync(thumb, path.join(this.dir, 'poster.jpg'));
+    const final = sessionStats(this.dir, this.manifest);
+    this.#recordings.finish(this.sessionId, { status: 'ready', durationSeconds: final.durationSeconds, renditions: this.manifest.renditions, sizeBytes: final.sizeBytes });
+    this.#log.info({ reason, durationSeconds: final.durationSeconds, sizeBytes: final.sizeBytes }, 'HLS session ended; recording ready');
+  }
+
+  /** A thumbnail from the newest segment: every second until the first exists, then every thumbnailEverySeconds. */
+  #scheduleThumbnail(ms: number): void {
+    this.#thumbTimer = setTimeout(() => {
+      this.#thumbnailing = this.#thumbnail()
+        .then((made) => {
+          if (!this.closed) this.#scheduleThumbnail(made ? this.#settings.thumbnailEverySeconds * 1000 : 1000);
+        })
+        .catch((err: unknown) => {
+          this.#log.warn({ err }, 'could not make a thumbnail');
+          if (!this.closed) this.#scheduleThumbnail(this.#settings.thumbnailEverySeconds * 1000);
+        });
+    }, ms);
+    this.#thumbTimer.unref();
+  }
+
+  async #thumbnail(): Promise<boolean> {
+    const epochs = [...this.manifest.epochs].reverse();
+    for (const e of epochs) {
+      const segment = newestSegment(path.join(this.dir, e), this.manifest.renditions.length);
+      if (segment) {
+        await makeThumbnail(segment, path.join(this.dir, 'thumb.jpg'));
+        return true;
+      }
+    }
+    return false;
   }
 }
-
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -2,7 +2,8 @@
  * ffmpeg's arguments for one run of the HLS bridge, built by a pure function (an argument array, never a
  * shell string), so the command is unit-tested as it is.
  *
- * Input: an SDP file describing the RTP that mediasoup sends to local ports (video, and audio if any).
+ * Input: an SDP file describing the RTP that mediasoup sends to local ports (video, and audio if any), with a
+ * timeout, so an ffmpeg whose input never came or went away ends by itself.
  * Output: one HLS variant per rung (H.264 main + AAC, `segmentSeconds` segments, keyframes forced on segment
  * boundaries), written as r<i>.m3u8 + r<i>_<n>.ts in `outDir`, with ffmpeg's master.m3u8. When the source is
  * already H.264, rung 0 (its own size) is copied, not re-encoded.
@@ -21,6 +22,13 @@ export interface FfmpegPlan {
   fps: number;
   /** libx264 preset: ultrafast … medium. */
   preset: string;
+  /**
+   * ffmpeg gives up on its RTP input after this many seconds without a packet (`-listen_timeout` of the SDP
+   * demuxer; its default, 10, let a forgotten ffmpeg run about 20 s). Measured with Debian's ffmpeg 5.1: a
+   * silent input ends ffmpeg after about twice this (probing, then reading), and a SIGINT once media stopped
+   * ends it cleanly (last segment, #EXT-X-ENDLIST) within this.
+   */
+  inputTimeoutSeconds: number;
 }
 
 export interface FfmpegArgs {
@@ -42,6 +50,7 @@ export function ffmpegArgs(plan: FfmpegPlan): FfmpegArgs {
     '-fflags', '+genpts',
     '-analyzeduration', '1000000', '-probesize', '1000000',
     '-reorder_queue_size', '64', '-max_delay', '200000',
+    '-listen_timeout', String(plan.inputTimeoutSeconds),
   ];
 
   // Encoded rungs come from one decode, split.

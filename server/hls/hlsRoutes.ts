@@ -17,12 +17,14 @@ import path from 'node:path';
 import { Router, type Request, type Response } from 'express';
 import { canWatch } from '../auth/access.js';
 import type { Tokens } from '../auth/tokens.js';
+import { ID_PATTERN } from '../../shared/api.js';
 import { ApiError } from '../http/ApiError.js';
 import type { StreamStore } from '../store/StreamStore.js';
 import type { HlsService } from './HlsService.js';
 import { masterPlaylist, readManifest, renditionPlaylist } from './sessionFiles.js';
 
-const ID = '[A-Za-z0-9_-]{12}';
+/** Stream and session ids inside the path patterns: shared/api.ts's pattern without its anchors. */
+const ID = ID_PATTERN.source.replace(/^\^|\$$/g, '');
 const PLAYLIST = 'application/vnd.apple.mpegurl';
 
 export function hlsRoutes(opts: { hls: HlsService; streams: StreamStore; tokens: Tokens; liveWindow: number }): Router {

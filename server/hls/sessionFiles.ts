@@ -60,9 +60,11 @@ export function masterPlaylist(dir: string, m: SessionManifest, prefix = '', que
   return undefined;
 }
 
-/** Duration (rendition 0) and bytes on disk of a session. */
-export function sessionStats(dir: string, m: SessionManifest): { durationSeconds: number; sizeBytes: number } {
-  const durationSeconds = m.epochs.reduce((t, e) => t + playlistDuration(readEpochPlaylist(dir, e, 0)), 0);
+/** Duration and segments (rendition 0) and bytes on disk of a session. No segment: no recording. */
+export function sessionStats(dir: string, m: SessionManifest): { durationSeconds: number; segments: number; sizeBytes: number } {
+  const playlists = m.epochs.map((e) => readEpochPlaylist(dir, e, 0));
+  const durationSeconds = playlists.reduce((t, p) => t + playlistDuration(p), 0);
+  const segments = playlists.reduce((n, p) => n + p.segments.length, 0);
   let sizeBytes = 0;
   const walk = (d: string) => {
     for (const ent of fs.readdirSync(d, { withFileTypes: true })) {
@@ -72,5 +74,5 @@ export function sessionStats(dir: string, m: SessionManifest): { durationSeconds
     }
   };
   if (fs.existsSync(dir)) walk(dir);
-  return { durationSeconds: Math.round(durationSeconds * 10) / 10, sizeBytes };
+  return { durationSeconds: Math.round(durationSeconds * 10) / 10, segments, sizeBytes };
 }

@@ -31,8 +31,8 @@ beforeAll(async () => {
   s = await startTestServer({ ONAIR_HLS_LADDER: '480,360,240', ONAIR_HLS_PRESET: 'superfast' });
   ann = await s.broadcaster('ann');
   streamId = (await s.api('POST', '/api/streams', { token: ann, body: { title: 'HLS test', tags: ['hls'] } })).body.id;
-  const { broadcast } = await s.broadcasts.start(streamId, 'test-publisher');
-  source = await startRtpSource(broadcast, { width: 854, height: 480 });
+  const { lease } = await s.broadcasts.start(streamId, 'test-publisher');
+  source = await startRtpSource(lease, { width: 854, height: 480 });
   sessionId = await until('the HLS session', () => s.hls.liveSession(streamId)?.manifest.sessionId);
 }, 60_000);
 afterAll(async () => {
@@ -201,6 +201,25 @@ describe('HLS bridge (real ffmpeg)', () => {
   });
 });
 
+describe('a broadcast ended before its first segment', () => {
+  it('leaves no recording (no row, no folder) and no ffmpeg', async () => {
+    const st = (await s.api('POST', '/api/streams', { token: ann, body: { title: 'Too short' } })).body.id as string;
+    const { lease } = await s.broadcasts.start(st, 'test-publisher');
+    const src = await startRtpSource(lease, { width: 640, height: 360 });
+    try {
+      await new Promise((r) => setTimeout(r, 150));
+      await s.broadcasts.endBroadcast(st, 'stopped at once');
+    } finally {
+      src.stop();
+    }
+    expect(s.hls.pids()).toEqual([]);
+    expect(s.hls.liveSession(st)).toBeUndefined();
+    expect(s.db.prepare('SELECT COUNT(*) AS n FROM recordings WHERE stream_id = ?').get(st)).toEqual({ n: 0 });
+    expect((await s.api('GET', `/api/recordings?streamId=${st}`)).body.total).toBe(0);
+    expect(fs.readdirSync(path.join(s.dataDir, 'hls', st), { withFileTypes: true }).filter((d) => d.isDirectory())).toEqual([]);
+  });
+});
+
 describe('after a crash', () => {
   it('kills ffmpeg processes a previous run left under this HLS folder, and only those', async () => {
     const root = path.join(s.dataDir, 'hls');
@@ -222,8 +241,8 @@ describe('after a crash', () => {
 
   it('closes a recording a crash left open as interrupted, with ENDLIST', async () => {
     const st = (await s.api('POST', '/api/streams', { token: ann, body: { title: 'Crash test' } })).body.id as string;
-    const { broadcast } = await s.broadcasts.start(st, 'test-publisher');
-    const src = await startRtpSource(broadcast, { width: 640, height: 360 });
+    const { lease } = await s.broadcasts.start(st, 'test-publisher');
+    const src = await startRtpSource(lease, { width: 640, height: 360 });
     let rec: { id: string };
     try {
       const bridge = await until('the HLS session', () => s.hls.liveSession(st));

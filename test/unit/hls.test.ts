@@ -15,6 +15,7 @@ const plan = (over: Partial<FfmpegPlan> = {}): FfmpegPlan => ({
   segmentSeconds: 1,
   fps: 30,
   preset: 'veryfast',
+  inputTimeoutSeconds: 2,
   ...over,
 });
 
@@ -42,6 +43,9 @@ describe('ffmpeg arguments', () => {
     expect(args.slice(0, 2)).toEqual(['-hide_banner', '-loglevel']);
     expect(after(args, '-i')).toBe('/d/e0/input.sdp');
     expect(after(args, '-protocol_whitelist')).toBe('file,udp,rtp');
+    // A forgotten ffmpeg ends by itself when its RTP stops (or never comes), in seconds rather than 20.
+    expect(after(args, '-listen_timeout')).toBe('2');
+    expect(args.indexOf('-listen_timeout')).toBeLessThan(args.indexOf('-i'));
     expect(after(args, '-filter_complex')).toBe(
       '[0:v:0]fps=30,split=3[s0][s1][s2];[s0]scale=-2:720:flags=bicubic,format=yuv420p[v0];[s1]scale=-2:480:flags=bicubic,format=yuv420p[v1];[s2]scale=-2:360:flags=bicubic,format=yuv420p[v2]',
     );
