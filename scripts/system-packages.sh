@@ -2,11 +2,16 @@
 # Installs the Debian 12 packages OnAir needs, or tells a non-root user the exact commands to run.
 #
 #   scripts/system-packages.sh start   # build + runtime packages
-#   scripts/system-packages.sh test    # also Chromium for the end-to-end tests
+#   scripts/system-packages.sh test    # also Chromium (end-to-end tests), PostgreSQL and Redis (cluster tests)
 #   scripts/system-packages.sh print   # print the commands, install nothing
 #
 # meson >= 1.1 (needed by mediasoup 3.12.16's worker build) is only in bookworm-backports, so that
 # suite is added to apt's sources, from the same archive as the main suite.
+#
+# postgresql and redis-server are for the tests only: test/helpers/postgres.ts and redis.ts start private
+# servers from their binaries on free loopback ports. Debian's own services are never used. On a first install
+# as root, Debian's main PostgreSQL cluster is not even created (postgresql-common's createcluster.d setting
+# below), so nothing of it listens on 5432; a machine that already has PostgreSQL keeps its clusters untouched.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$ROOT/scripts/lib.sh"
@@ -16,7 +21,7 @@ MODE="${1:-start}"
 # libsrtp2 is built from source there, so it is not in this list).
 BUILD_PKGS=(g++ make python3 pkg-config ninja-build libuv1-dev libabsl-dev nlohmann-json3-dev libusrsctp-dev libssl-dev)
 RUNTIME_PKGS=(ffmpeg ca-certificates)
-TEST_PKGS=(chromium fonts-dejavu-core)
+TEST_PKGS=(chromium fonts-dejavu-core postgresql redis-server)
 BACKPORTS_LIST=/etc/apt/sources.list.d/onair-bookworm-backports.list
 
 wanted=("${BUILD_PKGS[@]}" "${RUNTIME_PKGS[@]}")
@@ -67,6 +72,12 @@ if ! grep -rqsE '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/source
 fi
 info "apt-get update…"
 apt-get update -qq
+CREATECLUSTER_DROPIN=/etc/postgresql-common/createcluster.d/onair-no-main-cluster.conf
+if [[ " ${missing[*]:-} " == *" postgresql "* ]] && ! dpkg-query -W -f='${Status}' postgresql-common 2>/dev/null | grep -q 'install ok installed'; then
+  info "PostgreSQL is for the tests only: not creating Debian's main cluster ($CREATECLUSTER_DROPIN)"
+  mkdir -p "$(dirname "$CREATECLUSTER_DROPIN")"
+  echo 'create_main_cluster = false' > "$CREATECLUSTER_DROPIN"
+fi
 info "installing: ${missing[*]:-} meson (about 1-3 minutes on a fresh machine)…"
 apt-get install -y -qq --no-install-recommends "${wanted[@]}" >/dev/null
 apt-get install -y -qq --no-install-recommends -t bookworm-backports meson >/dev/null
