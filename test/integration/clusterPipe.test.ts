@@ -11,16 +11,18 @@ import type { Server } from 'node:http';
 import express from 'express';
 import type { types } from 'mediasoup';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ClusterNode } from '../../server/cluster/ClusterNode.js';
+import { parseClusterSettings } from '../../server/cluster/ClusterSettings.js';
 import { EdgePipes, NoOriginError } from '../../server/cluster/EdgePipes.js';
 import type { EdgePipe } from '../../server/cluster/EdgePipe.js';
 import { InternalApi } from '../../server/cluster/InternalApi.js';
-import { InternalClient } from '../../server/cluster/InternalClient.js';
-import { NodeRegistry } from '../../server/cluster/NodeRegistry.js';
-import { OriginLeases, type OriginLease } from '../../server/cluster/OriginLeases.js';
-import { OriginPipes, type FedBroadcast } from '../../server/cluster/OriginPipes.js';
+import type { InternalClient } from '../../server/cluster/InternalClient.js';
+import type { NodeRegistry } from '../../server/cluster/NodeRegistry.js';
+import type { OriginLease, OriginLeases } from '../../server/cluster/OriginLeases.js';
+import type { OriginPipes, FedBroadcast } from '../../server/cluster/OriginPipes.js';
 import { okSchema, openPipeAnswerSchema } from '../../server/cluster/pipeSchemas.js';
-import { PipeTransports } from '../../server/cluster/PipeTransports.js';
-import { connectRedis, type Redis } from '../../server/cluster/redisClient.js';
+import type { PipeTransports } from '../../server/cluster/PipeTransports.js';
+import type { Redis } from '../../server/cluster/redisClient.js';
 import { Broadcasts } from '../../server/live/Broadcasts.js';
 import { createLogger } from '../../server/log/logger.js';
 import { WorkerPool } from '../../server/media/WorkerPool.js';
@@ -52,42 +54,42 @@ interface TestNode {
   close(): Promise<void>;
 }
 
-/** `announce` differs from `ports` only for a node that lies about (or misconfigured) its pipe range. */
-async function startNode(id: string, ports: [number, number], announce: [number, number] = ports): Promise<TestNode> {
+/** A node as the app will make it: settings parsed from its environment, its parts made by ClusterNode. */
+async function startNode(id: string, ports: [number, number]): Promise<TestNode> {
   const pool = await WorkerPool.create({ size: 1, listenIp: '127.0.0.1', announcedIp: '127.0.0.1', firstPort: 0, logger });
-  const redis = await connectRedis(redisServer.url);
-  const api = new InternalApi({ secret: SECRET, redis, logger, prefix: PREFIX });
+  let cluster: ClusterNode | undefined;
   const server = await new Promise<Server>((resolve) => {
     const s = express()
-      .use('/internal', api.router)
+      .use('/internal', (req, res, next) => (cluster ? cluster.api.router(req, res, next) : next()))
       .listen(0, '127.0.0.1', () => resolve(s));
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const settings = parseClusterSettings({
+    ONAIR_REDIS_URL: redisServer.url,
+    ONAIR_CLUSTER_SECRET: SECRET,
+    ONAIR_NODE_URL: url,
+    ONAIR_NODE_ID: id,
+    ONAIR_PIPE_LISTEN_IP: '127.0.0.1',
+    ONAIR_PIPE_PORT_MIN: String(ports[0]),
+    ONAIR_PIPE_PORT_MAX: String(ports[1]),
+  })!;
   const broadcasts = new Broadcasts({ pool, streams: new StreamStore(openDatabase(':memory:')), logger, graceMs: 5_000, maxWebrtcViewers: 100 });
-  const registry = new NodeRegistry({
-    redis,
-    self: { id, url, address: '127.0.0.1', pipePorts: { min: announce[0], max: announce[1] } },
-    load: () => ({ streams: broadcasts.liveCount, viewers: broadcasts.totalViewers, workers: pool.aliveCount }),
+  const origins = new Map<string, { broadcast: FedBroadcast; lease: OriginLease }>();
+  cluster = await ClusterNode.start({
+    settings,
     logger,
+    lookup: (s) => origins.get(s),
+    load: () => ({ streams: broadcasts.liveCount, viewers: broadcasts.totalViewers, workers: pool.aliveCount }),
     prefix: PREFIX,
   });
-  await registry.start();
-  const client = new InternalClient({ secret: SECRET, nodeId: id });
-  const transports = new PipeTransports({ listenIp: '127.0.0.1', announcedIp: '127.0.0.1', portMin: ports[0], portMax: ports[1] });
-  const leases = new OriginLeases({ redis, nodeId: id, logger, prefix: PREFIX });
-  const origins = new Map<string, { broadcast: FedBroadcast; lease: OriginLease }>();
-  const originPipes = new OriginPipes({ api, lookup: (s) => origins.get(s), registry, transports, client, logger });
-  const edgePipes = new EdgePipes({ api, originOf: (s) => leases.current(s), registry, transports, client, logger });
+  const c = cluster;
   return {
-    id, url, pool, redis, registry, client, transports, leases, broadcasts, origins, originPipes, edgePipes,
+    id, url, pool, broadcasts, origins,
+    redis: c.redis, registry: c.registry, client: c.client, transports: c.transports, leases: c.leases, originPipes: c.originPipes, edgePipes: c.edgePipes,
     async close() {
-      await edgePipes.close();
-      await originPipes.close();
+      await c.close();
       await broadcasts.endAll('test over');
-      await leases.close();
-      await registry.stop();
       await new Promise((r) => server.close(r));
-      redis.disconnect();
       pool.close();
     },
   };
@@ -352,9 +354,14 @@ describe('RemotePipe refusals', () => {
   });
 
   it('the edge refuses an origin whose media address is not its registered range', async () => {
-    // A node that announces 46200-46209 but pipes from 46300-46319.
-    const rogue = await startNode('node-rogue', [46300, 46319], [46200, 46209]);
+    // A node that pipes from 46300-46319 but announces 46200-46209 (it stops heartbeating; its entry,
+    // rewritten by hand, stays fresh for the few seconds of this test).
+    const rogue = await startNode('node-rogue', [46300, 46319]);
     cleanups.push(() => rogue.close());
+    await rogue.registry.stop();
+    const entry = { id: rogue.id, url: rogue.url, address: '127.0.0.1', pipePorts: { min: 46200, max: 46209 }, load: { streams: 0, viewers: 0, workers: 1 }, startedAt: 1 };
+    const [sec, usec] = await rogue.redis.time();
+    await rogue.redis.hset(`${PREFIX}nodes`, rogue.id, `${Number(sec) * 1000 + Math.floor(Number(usec) / 1000)}|${JSON.stringify(entry)}`);
     const live = await goLive(rogue);
     await expect(pipeToEdge(live.streamId)).rejects.toThrow(/not a media address of node node-rogue/);
     expect(edge.transports.inUse).toBe(0);
