@@ -11,7 +11,8 @@
  * waits for its `mdat`; `mfra`, `free` and any other box are dropped. Lifetime: one reader per ffmpeg output.
  *
  * Guards: a `moof` before any init, or an `mdat` without a `moof`, is not the stream we asked ffmpeg for, and
- * throws CmafError rather than produce parts nobody can decode.
+ * throws CmafError rather than produce parts nobody can decode; so do corrupt boxes (boxContents.ts). After a
+ * CmafError the reader's state is undefined: drop it with the ffmpeg run that fed it.
  */
 import { BoxFramer } from './BoxFramer.js';
 import { parseFragment, parseInit } from './boxContents.js';

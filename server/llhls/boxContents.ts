@@ -8,12 +8,13 @@
  * value, else `trun` first-sample flags (flags only), else `tfhd` default, else the init's `trex` default.
  *
  * Pure functions: each call parses one box in a fresh mp4box ISOFile, which keeps nothing afterwards.
+ *
+ * Guard: corrupt boxes make mp4box throw TypeErrors and RangeErrors from deep inside (or log "[BoxParser]" to
+ * stderr, its only log level below silence); every failure leaves here as a CmafError, so the caller has one
+ * error type to handle for "ffmpeg sent bytes we cannot package".
  */
-import { ISOFile, Log, MP4BoxBuffer } from 'mp4box';
+import { ISOFile, MP4BoxBuffer } from 'mp4box';
 import { CmafError, type InitSection, type TrackFragmentInfo, type TrackInfo } from './cmafTypes.js';
-
-// mp4box logs parse details to the console by default; errors surface as exceptions or missing boxes here.
-Log.setLogLevel(Log.error);
 
 // tfhd flags (ISO/IEC 14496-12 8.8.7)
 const TFHD_DEFAULT_DURATION = 0x08;
@@ -35,7 +36,25 @@ function parseBoxes(bytes: Uint8Array): ISOFile {
   return file;
 }
 
+/** Runs `parse`, turning whatever mp4box throws on corrupt bytes into a CmafError. */
+function guarded<T>(what: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof CmafError) throw error;
+    throw new CmafError(`corrupt ${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}
+
 export function parseInit(bytes: Uint8Array): InitSection {
+  return guarded('init segment', () => readInit(bytes));
+}
+
+export function parseFragment(moofBytes: Uint8Array, init: InitSection): TrackFragmentInfo[] {
+  return guarded('moof', () => readFragment(moofBytes, init));
+}
+
+function readInit(bytes: Uint8Array): InitSection {
   const file = parseBoxes(bytes);
   const moov = file.moov;
   if (!moov || !Array.isArray(moov.traks) || moov.traks.length === 0) throw new CmafError('init segment without tracks');
@@ -64,7 +83,7 @@ export function parseInit(bytes: Uint8Array): InitSection {
   return { bytes, tracks, primary };
 }
 
-export function parseFragment(moofBytes: Uint8Array, init: InitSection): TrackFragmentInfo[] {
+function readFragment(moofBytes: Uint8Array, init: InitSection): TrackFragmentInfo[] {
   const moof = parseBoxes(moofBytes).moofs[0];
   if (!moof || !Array.isArray(moof.trafs) || moof.trafs.length === 0) throw new CmafError('moof without traf');
   return moof.trafs.map((traf) => {

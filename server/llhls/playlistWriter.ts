@@ -13,11 +13,13 @@
  *   the playlist are replaced by EXT-X-SKIP:SKIPPED-SEGMENTS=n (a delta update); MAP and PROGRAM-DATE-TIME
  *   are repeated on the first listed segment so it stands alone.
  * writeVodPlaylist(name, history, inits) — the whole session, EXT-X-PLAYLIST-TYPE:VOD, no parts.
- * writeMasterPlaylist(variants) — one EXT-X-STREAM-INF per rendition.
+ * writeMasterPlaylist(variants) — one EXT-X-STREAM-INF per rendition; variantOf() fills one from the
+ *   rendition's init segment (CODECS and RESOLUTION as ffmpeg wrote them) and its bitrates.
  * renditionReportOf(source) — the LAST-MSN / LAST-PART another rendition's playlist reports for this one.
  *
  * `query` (e.g. "token=…") is appended to every URI, so private streams carry their token on.
  */
+import type { InitSection } from './cmafTypes.js';
 import type { HistoryEntry, PlaylistSource, SegmentEntry } from './RenditionPackager.js';
 import { initUri, partUri, playlistUri, segmentUri } from './uris.js';
 
@@ -150,6 +152,26 @@ export interface Variant {
   width?: number;
   height?: number;
   frameRate?: number;
+}
+
+/**
+ * A variant from its init segment and bitrates: BANDWIDTH is the peak (video maxrate, 1.1 × the target, as
+ * the ladder encodes, plus audio), AVERAGE-BANDWIDTH the targets; 2 % for the fMP4 boxes on both.
+ */
+export function variantOf(name: string, init: InitSection, rates: { videoKbps: number; audioKbps?: number; frameRate?: number }): Variant {
+  const audio = init.tracks.some((t) => t.handler === 'soun') ? (rates.audioKbps ?? 128) : 0;
+  const v: Variant = {
+    name,
+    bandwidth: Math.round((rates.videoKbps * 1.1 + audio) * 1000 * 1.02),
+    averageBandwidth: Math.round((rates.videoKbps + audio) * 1000 * 1.02),
+    codecs: init.tracks.map((t) => t.codec).filter(Boolean),
+  };
+  if (init.primary.width && init.primary.height) {
+    v.width = init.primary.width;
+    v.height = init.primary.height;
+  }
+  if (rates.frameRate) v.frameRate = rates.frameRate;
+  return v;
 }
 
 export function writeMasterPlaylist(variants: readonly Variant[], options: { query?: string } = {}): string {

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { BoxFramer } from '../../server/llhls/BoxFramer.js';
 import { CmafReader } from '../../server/llhls/CmafReader.js';
 import { CmafError, type CmafEvent, type Fragment } from '../../server/llhls/cmafTypes.js';
@@ -138,5 +138,29 @@ describe('CmafReader on ffmpeg output', () => {
     const truncated = new CmafReader();
     truncated.push(FIXTURE.subarray(0, FIXTURE.byteLength - 100));
     expect(() => truncated.end()).toThrow(/inside a box/);
+  });
+
+  it('turns any corruption of the init or the first fragments into a CmafError, never another error', () => {
+    // mp4box reports some corrupt boxes on stderr before giving up; keep the test output readable.
+    const quiet = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const seed = seeded(5, 1 << 30);
+    let failures = 0;
+    try {
+      for (let i = 0; i < 400; i++) {
+        const bytes = FIXTURE.slice();
+        for (let k = 0; k < 4; k++) bytes[seed() % 1400] = seed() % 256;
+        try {
+          for (const e of readInChunks(bytes, () => 4096)) {
+            if (e.type === 'fragment') expect(Number.isFinite(e.fragment.primary.decodeTime + e.fragment.primary.duration)).toBe(true);
+          }
+        } catch (error) {
+          failures += 1;
+          expect(error).toBeInstanceOf(CmafError);
+        }
+      }
+    } finally {
+      quiet.mockRestore();
+    }
+    expect(failures).toBeGreaterThan(50);
   });
 });

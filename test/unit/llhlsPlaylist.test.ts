@@ -1,10 +1,12 @@
+import fs from 'node:fs';
 import fc from 'fast-check';
 import HLS from 'hls-parser';
 import { describe, expect, it } from 'vitest';
 import { RenditionPackager } from '../../server/llhls/RenditionPackager.js';
 import {
-  renditionReportOf, skippableSegments, writeMasterPlaylist, writeMediaPlaylist,
+  renditionReportOf, skippableSegments, variantOf, writeMasterPlaylist, writeMediaPlaylist,
 } from '../../server/llhls/playlistWriter.js';
+import { CmafReader } from '../../server/llhls/CmafReader.js';
 import { parseResourceName } from '../../server/llhls/uris.js';
 import { attributes, checkLlhlsPlaylist } from '../helpers/llhlsRules.js';
 import { CLOCK, FakeEncoder, fakeInit, feedGops, makePackager } from './llhlsFixtures.js';
@@ -226,5 +228,19 @@ describe('the conformance checker itself', () => {
       expect(text).not.toBe(good);
       expect(checkLlhlsPlaylist(text).violations.join('\n')).toMatch(reason);
     }
+  });
+});
+
+describe('LL-HLS variants', () => {
+  it('describes a variant from the init segment ffmpeg wrote', () => {
+    const fixture = new Uint8Array(fs.readFileSync(new URL('../fixtures/llhls-160x90-2s.mp4', import.meta.url)));
+    const first = new CmafReader().push(fixture)[0]!;
+    if (first.type !== 'init') throw new Error('no init');
+    const v = variantOf('r3', first.init, { videoKbps: 100, audioKbps: 32, frameRate: 30 });
+    expect(v).toEqual({
+      name: 'r3', bandwidth: Math.round(142 * 1020), averageBandwidth: Math.round(132 * 1020),
+      codecs: [expect.stringMatching(/^avc1\.4d40[0-9a-f]{2}$/), 'mp4a.40.2'], width: 160, height: 90, frameRate: 30,
+    });
+    expect(writeMasterPlaylist([v])).toContain(`CODECS="${v.codecs.join(',')}",RESOLUTION=160x90,FRAME-RATE=30.000`);
   });
 });
