@@ -168,7 +168,7 @@ export class RenditionPackager implements PlaylistSource {
   get history(): readonly HistoryEntry[] {
     return this.#history;
   }
-  /** Fragments dropped because they came before a run's first keyframe. */
+  /** Fragments dropped: before a run's first keyframe, or without a sample of the primary track. */
   get droppedFragments(): number {
     return this.#dropped;
   }
@@ -220,6 +220,11 @@ export class RenditionPackager implements PlaylistSource {
     this.#assertOpen();
     if (this.#initId < 0) throw new CmafError('a fragment before any init segment');
     const { primary, timescale } = fragment;
+    // A fragment without samples of the primary track (audio only, or empty) would be a 0 s part.
+    if (primary.sampleCount === 0 || primary.duration <= 0) {
+      this.#dropped += 1;
+      return;
+    }
     if (this.#awaitKeyframe) {
       if (!primary.startsWithKeyframe) {
         this.#dropped += 1;

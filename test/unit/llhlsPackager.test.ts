@@ -43,13 +43,16 @@ describe('LL-HLS rendition packager', () => {
     expect(p.segments.slice(1).map((s) => [s.parts.length, s.duration])).toEqual([[5, 0.999], [5, 0.999]]);
   });
 
-  it('drops fragments before the first keyframe of each ffmpeg run', () => {
+  it('drops fragments before the first keyframe of each ffmpeg run, and empty ones', () => {
     const { p, enc } = makePackager();
     p.pushFragment(enc.fragment(0.2, false));
     p.pushFragment(enc.fragment(0.2, false));
     expect(p.building).toBeUndefined();
     feedGops(p, enc, 1);
-    expect(p.droppedFragments).toBe(2);
+    const empty = enc.fragment(0, false);
+    p.pushFragment({ ...empty, primary: { ...empty.primary, sampleCount: 0 } });
+    expect(p.droppedFragments).toBe(3);
+    expect(p.nextPartId).toBe(5);
     expect(p.building?.parts[0]).toMatchObject({ id: 0, independent: true });
   });
 
