@@ -25,7 +25,7 @@ const owners = new Map<string, string>();
 const tokenOf = (streamId: string) => owners.get(streamId)!;
 
 beforeAll(async () => {
-  s = await startTestServer({ ONAIR_HLS: 'off', ONAIR_MAX_WEBRTC_VIEWERS: String(CAP), ONAIR_RECONNECT_GRACE_MS: String(GRACE_MS), ONAIR_MAX_SOCKETS_PER_ADDRESS: '1000' });
+  s = await startTestServer({ ONAIR_RTMP_PORT: 'off', ONAIR_SRT_PORT: 'off', ONAIR_HLS: 'off', ONAIR_MAX_WEBRTC_VIEWERS: String(CAP), ONAIR_RECONNECT_GRACE_MS: String(GRACE_MS), ONAIR_MAX_SOCKETS_PER_ADDRESS: '1000' });
   makeStream = streamFactory(s, 'sig');
 });
 afterAll(async () => s?.close());
