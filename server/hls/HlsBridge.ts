@@ -8,7 +8,8 @@
  * FfmpegProcess, its PlainTransports and consumers, its ports), its session folder and its recording row.
  *
  * - Nothing exists before the first video: the folder, session.json and the recording row come with the first
- *   epoch. A session that got no segment is removed at close (row and folder): never a 0 s recording.
+ *   epoch. A session without media (no master playlist, under MIN_RECORDING_SECONDS of segments) is removed
+ *   at close, row and folder: never a 0 s recording.
  * - Each ffmpeg run is an epoch with its own folder; the playlists go on across epochs after a discontinuity.
  *   Epochs are serialised: each update queues a refresh, which compares the running epoch's router and
  *   producers with the newest media and replaces the epoch when they differ (the studio produces video, then
@@ -35,7 +36,7 @@ import { ffmpegArgs, type FfmpegPlan } from './ffmpegArgs.js';
 import { ladderFor } from './ladder.js';
 import type { PortPool } from './PortPool.js';
 import { rtpSdp, type RtpInput } from './rtpSdp.js';
-import { sessionStats, writeManifest, type SessionManifest } from './sessionFiles.js';
+import { hasMedia, sessionStats, writeManifest, type SessionManifest } from './sessionFiles.js';
 import { makeThumbnail, newestSegment } from './thumbnail.js';
 
 export interface HlsSettings {
@@ -341,12 +342,11 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> implements Broadcas
     epoch.ports = [];
   }
 
-  /** The end: manifest ended, last thumbnail as poster, recording ready; or, without a segment, nothing left. */
+  /** The end: manifest ended, last thumbnail as poster, recording ready; or, without media, nothing left. */
   async #finishSession(reason: string): Promise<void> {
     this.manifest.ended = true;
     writeManifest(this.dir, this.manifest);
-    const stats = sessionStats(this.dir, this.manifest);
-    if (stats.segments === 0) {
+    if (!hasMedia(this.dir, this.manifest)) {
       fs.rmSync(this.dir, { recursive: true, force: true });
       this.#recordings.delete(this.sessionId);
       this.#log.info({ reason }, 'HLS session ended before its first segment; no recording kept');

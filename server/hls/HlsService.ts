@@ -5,7 +5,7 @@
  * never reaches back into the broadcasts.
  *
  * Lifetime: one per server. On start-up, ffmpeg processes a killed predecessor left behind are killed, and
- * recordings a crash left `recording` are closed as `interrupted` (or removed when they have no segment).
+ * recordings a crash left `recording` are closed as `interrupted` (or removed when they have no media).
  * `close()` closes the bridges still open (normally the broadcasts' ends closed them already).
  */
 import crypto from 'node:crypto';
@@ -18,7 +18,7 @@ import type { RecordingStore } from '../store/RecordingStore.js';
 import { HlsBridge, type HlsSettings } from './HlsBridge.js';
 import type { PortPool } from './PortPool.js';
 import { killOrphanFfmpeg } from './orphanFfmpeg.js';
-import { readManifest, sessionStats, writeManifest } from './sessionFiles.js';
+import { hasMedia, readManifest, sessionStats, writeManifest } from './sessionFiles.js';
 
 export class HlsService {
   readonly root: string;
@@ -120,14 +120,14 @@ export class HlsService {
     for (const r of this.#recordings.unfinished()) {
       const dir = this.sessionDir(r.streamId, r.id);
       const m = readManifest(dir);
-      const stats = m ? sessionStats(dir, m) : undefined;
-      if (!m || !stats || stats.segments === 0) {
+      if (!m || !hasMedia(dir, m)) {
         fs.rmSync(dir, { recursive: true, force: true });
         this.#recordings.delete(r.id);
         this.#log.warn({ recordingId: r.id, streamId: r.streamId }, 'recording left open by the previous run had no media: removed');
         continue;
       }
       if (!m.ended) writeManifest(dir, { ...m, ended: true });
+      const stats = sessionStats(dir, m);
       this.#recordings.finish(r.id, { status: 'interrupted', renditions: m.renditions, durationSeconds: stats.durationSeconds, sizeBytes: stats.sizeBytes });
       this.#log.warn({ recordingId: r.id, streamId: r.streamId }, 'recording left open by the previous run closed as interrupted');
     }

@@ -60,11 +60,9 @@ export function masterPlaylist(dir: string, m: SessionManifest, prefix = '', que
   return undefined;
 }
 
-/** Duration and segments (rendition 0) and bytes on disk of a session. No segment: no recording. */
-export function sessionStats(dir: string, m: SessionManifest): { durationSeconds: number; segments: number; sizeBytes: number } {
-  const playlists = m.epochs.map((e) => readEpochPlaylist(dir, e, 0));
-  const durationSeconds = playlists.reduce((t, p) => t + playlistDuration(p), 0);
-  const segments = playlists.reduce((n, p) => n + p.segments.length, 0);
+/** Duration (rendition 0) and bytes on disk of a session. */
+export function sessionStats(dir: string, m: SessionManifest): { durationSeconds: number; sizeBytes: number } {
+  const durationSeconds = m.epochs.reduce((t, e) => t + playlistDuration(readEpochPlaylist(dir, e, 0)), 0);
   let sizeBytes = 0;
   const walk = (d: string) => {
     for (const ent of fs.readdirSync(d, { withFileTypes: true })) {
@@ -74,5 +72,16 @@ export function sessionStats(dir: string, m: SessionManifest): { durationSeconds
     }
   };
   if (fs.existsSync(dir)) walk(dir);
-  return { durationSeconds: Math.round(durationSeconds * 10) / 10, segments, sizeBytes };
+  return { durationSeconds: Math.round(durationSeconds * 10) / 10, sizeBytes };
+}
+
+/**
+ * Below this, a session is no recording: ffmpeg stopped before its first full segment may still write one
+ * of a few frames (measured: 0 s), which would be listed as a blank 0:00 card.
+ */
+export const MIN_RECORDING_SECONDS = 0.5;
+
+/** Whether a session is worth keeping as a recording: a master playlist and at least MIN_RECORDING_SECONDS. */
+export function hasMedia(dir: string, m: SessionManifest): boolean {
+  return masterPlaylist(dir, m) !== undefined && sessionStats(dir, m).durationSeconds >= MIN_RECORDING_SECONDS;
 }
