@@ -63,6 +63,27 @@ test('two viewers see and hear a broadcast, are counted, and see it end', async 
   expect((await getStream(stream.id)).status).toBe('ended');
 });
 
+test('the studio goes live again right after End, and the viewer follows', async () => {
+  const stream = await createStream(token, { title: 'Quick restart' });
+  const studio = await openStudio(stream.id);
+  await goLive(studio);
+  const viewer = await openViewer('viewer', `/watch/${stream.id}`);
+  await expectVideoPlaying(viewer);
+  for (let i = 0; i < 3; i++) {
+    // End, then Go live at once (through the debug hook: nothing waits in between), while the server is
+    // still ending the previous broadcast. goLive rejects if the start fails.
+    await studio.evaluate(async () => {
+      await window.__studio!.end();
+      await window.__studio!.goLive();
+    });
+    await expect(studio.getByTestId('studio-state')).toHaveAttribute('data-state', 'live', { timeout: MEDIA_TIMEOUT });
+    expect(await selectedStreamLabel(studio)).toMatch(/, live\)$/);
+  }
+  await expect.poll(() => playerState(viewer), { timeout: MEDIA_TIMEOUT }).toBe('live');
+  await expectVideoPlaying(viewer);
+  expect((await getStream(stream.id)).status).toBe('live');
+});
+
 test('a viewer who arrives before the broadcast waits, then plays without reloading', async () => {
   const stream = await createStream(token, { title: 'Early viewer' });
   const viewer = await openViewer('viewer', `/watch/${stream.id}`);
