@@ -6,8 +6,9 @@
  * Lifetime: a ServerProcess lives from `spawnServer()` to `stop()`. Guards, and why:
  * - The last 64 kB of the server's output are kept, so a server that will not start fails the test with its
  *   own words (a port taken, a bad setting) instead of "timed out".
- * - Every running child is SIGKILLed when the test process exits (a crashed or killed vitest worker, a
- *   forgotten `close()`): a server left behind keeps its port and its temp dir for good.
+ * - Every running child is SIGKILLed when the test process exits without closing it (a failed hook, a
+ *   forgotten `close()`): a server left behind keeps its port and its temp dir for good. (A worker killed
+ *   with SIGKILL runs no handler: nothing can stop its servers but a person.)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
