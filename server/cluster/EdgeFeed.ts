@@ -150,7 +150,14 @@ export class EdgeFeed implements BroadcastOutput {
     }
     for (const producer of want) {
       if (this.#piped.has(producer.id)) continue;
-      const consumer = await this.#transport.consume({ producerId: producer.id });
+      let consumer: types.Consumer;
+      try {
+        consumer = await this.#transport.consume({ producerId: producer.id });
+      } catch (err) {
+        // It closed meanwhile (a republish): the broadcast's next update says so. Anything else ends the pipe.
+        if (producer.closed) continue;
+        throw err;
+      }
       if (this.closed) return void consumer.close();
       this.#piped.set(producer.id, { consumer, producer });
       this.#mirror(consumer, producer.id);

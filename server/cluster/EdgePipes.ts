@@ -9,6 +9,8 @@
  * never sends media to an unregistered address). Updates: from a node other than the pipe's origin → 403;
  * with another token → 409 (fencing); for an unknown pipe → 404 (the origin then closes its end).
  *
+ * One pipe per (stream, edge node): `open` shares an opening or open pipe of the stream.
+ *
  * Lifetime: each pipe is forgotten when it closes; `close()` closes them all (shutdown), telling the origins.
  */
 import crypto from 'node:crypto';
@@ -42,7 +44,10 @@ export class NoOriginError extends Error {
 
 export class EdgePipes {
   readonly #o: EdgePipesOptions;
+  /** By pipe id. */
   readonly #pipes = new Map<string, EdgePipe>();
+  /** By stream id: the pipe being opened or open. */
+  readonly #opening = new Map<string, { router: types.Router; pipe: Promise<EdgePipe> }>();
 
   constructor(o: EdgePipesOptions) {
     this.#o = o;
@@ -63,8 +68,32 @@ export class EdgePipes {
     return this.#pipes.size;
   }
 
-  /** A pipe of stream `streamId` from its origin into `router` (on this node). */
-  async open(streamId: string, router: types.Router): Promise<EdgePipe> {
+  /** The stream's pipe into this node, while it is open. */
+  pipeOf(streamId: string): EdgePipe | undefined {
+    for (const pipe of this.#pipes.values()) if (pipe.streamId === streamId && !pipe.closed) return pipe;
+    return undefined;
+  }
+
+  /**
+   * The pipe of stream `streamId` from its origin into `router` (on this node). One per stream and node:
+   * while one is open or opening, the same router gets it (concurrent first viewers share one opening), and
+   * another router is refused. mediasoup refuses a producer id twice in one worker, and the edge's viewers
+   * are spread over its workers from this one router (ViewerRouters), as on the origin.
+   */
+  open(streamId: string, router: types.Router): Promise<EdgePipe> {
+    const current = this.#opening.get(streamId);
+    if (current) {
+      if (current.router !== router) return Promise.reject(new Error(`stream ${streamId} is already piped into another router of this node`));
+      return current.pipe;
+    }
+    const opening = { router, pipe: this.#open(streamId, router) };
+    this.#opening.set(streamId, opening);
+    const forget = () => this.#opening.get(streamId) === opening && this.#opening.delete(streamId);
+    opening.pipe.then((pipe) => (pipe.closed ? forget() : pipe.once('closed', forget)), forget);
+    return opening.pipe;
+  }
+
+  async #open(streamId: string, router: types.Router): Promise<EdgePipe> {
     const { registry, client, transports, logger } = this.#o;
     const holder = await this.#o.originOf(streamId);
     if (!holder) throw new NoOriginError(`stream ${streamId} has no origin`);

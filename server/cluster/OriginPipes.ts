@@ -44,6 +44,8 @@ export class OriginPipes {
   readonly #o: OriginPipesOptions;
   /** By "<edge node id>/<pipe id>". */
   readonly #feeds = new Map<string, EdgeFeed>();
+  readonly #byLease = new Map<OriginLease, Set<EdgeFeed>>();
+  readonly #leaseListeners = new Map<OriginLease, () => void>();
 
   constructor(o: OriginPipesOptions) {
     this.#o = o;
@@ -70,12 +72,10 @@ export class OriginPipes {
         logger: o.logger,
       });
       this.#feeds.set(key, feed);
-      const lost = () => void feed.close('this node is no longer the stream origin');
-      lease.once('lost', lost);
+      this.#underLease(lease, feed);
       let detach: (() => void) | undefined;
       feed.onClose(() => {
         if (this.#feeds.get(key) === feed) this.#feeds.delete(key);
-        lease.off('lost', lost);
         detach?.();
       });
       try {
@@ -98,6 +98,33 @@ export class OriginPipes {
       if (!feed) throw new ApiError('not_found', `no pipe ${pipeId.data} from node ${ctx.nodeId}`);
       await feed.close('the edge left', { tellEdge: false });
       return { ok: true };
+    });
+  }
+
+  /**
+   * Closes `feed` when `lease` is lost. One listener per lease for all its feeds (a popular stream has an edge
+   * per node), removed when the last of them closes.
+   */
+  #underLease(lease: OriginLease, feed: EdgeFeed): void {
+    let feeds = this.#byLease.get(lease);
+    if (!feeds) {
+      const set = new Set<EdgeFeed>();
+      feeds = set;
+      const lost = () => {
+        for (const f of [...set]) void f.close('this node is no longer the stream origin');
+      };
+      lease.once('lost', lost);
+      this.#byLease.set(lease, set);
+      this.#leaseListeners.set(lease, lost);
+    }
+    feeds.add(feed);
+    feed.onClose(() => {
+      feeds.delete(feed);
+      if (feeds.size > 0 || this.#byLease.get(lease) !== feeds) return;
+      this.#byLease.delete(lease);
+      const lost = this.#leaseListeners.get(lease);
+      this.#leaseListeners.delete(lease);
+      if (lost) lease.off('lost', lost);
     });
   }
 

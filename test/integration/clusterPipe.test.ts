@@ -275,23 +275,54 @@ describe('RemotePipe: a stream from its origin node to an edge node', () => {
   it('the edge giving the pipe up closes the origin end; the broadcast goes on', async () => {
     const live = await goLive(origin);
     const { pipe } = await pipeToEdge(live.streamId);
+    expect(live.lease.listenerCount('lost')).toBe(1);
     await pipe.close('no viewers left');
     await until('the origin feed closed', () => origin.originPipes.size === 0 && origin.transports.inUse === 0);
+    expect(live.lease.listenerCount('lost')).toBe(0);
     expect(origin.broadcasts.get(live.streamId)?.ended).toBe(false);
     // And the edge can come back.
     const { pipe: again } = await pipeToEdge(live.streamId);
     expect(ids(again.producers())).toEqual(ids([live.source.video, live.source.audio]));
   });
 
+  it('one pipe per stream and edge node: concurrent first viewers share one opening, another router is refused', async () => {
+    const live = await goLive(origin);
+    const { router } = await edge.pool.createRouter({ streamId: live.streamId });
+    cleanups.push(() => router.close());
+    const [a, b] = await Promise.all([edge.edgePipes.open(live.streamId, router), edge.edgePipes.open(live.streamId, router)]);
+    expect(a).toBe(b);
+    expect(edge.edgePipes.pipeOf(live.streamId)).toBe(a);
+    expect(origin.originPipes.size).toBe(1);
+    const { router: other } = await edge.pool.createRouter({ streamId: live.streamId });
+    cleanups.push(() => other.close());
+    await expect(edge.edgePipes.open(live.streamId, other)).rejects.toThrow(/already piped/);
+    // Once it closes, the stream can be piped again (into any router).
+    await a.close('test');
+    expect(edge.edgePipes.pipeOf(live.streamId)).toBeUndefined();
+    const again = await edge.edgePipes.open(live.streamId, other);
+    expect(ids(again.producers())).toEqual(ids([live.source.video, live.source.audio]));
+  });
+
   it('a lease lost by the origin closes its feeds and the edge ends (fencing)', async () => {
     const live = await goLive(origin);
     const { pipe } = await pipeToEdge(live.streamId);
+    // A second edge node: a second feed under the same lease.
+    const edge2 = await startNode('node-edge-2', [46400, 46419]);
+    cleanups.push(() => edge2.close());
+    const { router: router2 } = await edge2.pool.createRouter({ streamId: live.streamId });
+    const second = await edge2.edgePipes.open(live.streamId, router2);
+    expect(origin.originPipes.size).toBe(2);
+    // One listener on the lease for all its feeds.
+    expect(live.lease.listenerCount('lost')).toBe(1);
     const closed = new Promise((r) => pipe.once('closed', r));
+    const secondClosed = new Promise((r) => second.once('closed', r));
     // Another node took the stream (the origin was partitioned): the origin's next renewal finds out.
     await origin.redis.set(`${PREFIX}origin:${live.streamId}`, `node-other|${live.lease.token + 1000}`, 'PX', 10_000);
     expect(await live.lease.renew()).toBe(false);
     await expect(closed).resolves.toMatchObject({ reason: expect.stringContaining('no longer the stream origin') });
+    await expect(secondClosed).resolves.toMatchObject({ reason: expect.stringContaining('no longer the stream origin') });
     expect(origin.originPipes.size).toBe(0);
+    expect(origin.transports.inUse).toBe(0);
   });
 });
 
