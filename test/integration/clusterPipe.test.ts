@@ -105,8 +105,20 @@ beforeAll(async () => {
   origin = await startNode('node-origin', [46000, 46019]);
   edge = await startNode('node-edge', [46100, 46119]);
 });
+/** Routers left on a node's workers, as the workers report them. */
+const routersLeft = async (node: TestNode): Promise<number> => {
+  let n = 0;
+  for (const w of node.pool.workers()) n += ((await w.worker.dump()) as { routerIds: string[] }).routerIds.length;
+  return n;
+};
+
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
+  // Nothing left behind on either node: no feed, no pipe, no port, no router (and so no transport).
+  await until('both nodes clean', async () => {
+    const left = [origin.originPipes.size, origin.edgePipes.size, edge.originPipes.size, edge.edgePipes.size, origin.transports.inUse, edge.transports.inUse];
+    return left.every((n) => n === 0) && (await routersLeft(origin)) === 0 && (await routersLeft(edge)) === 0;
+  }, 5_000);
 });
 afterAll(async () => {
   await edge?.close();
@@ -411,5 +423,28 @@ describe('RemotePipe refusals', () => {
     // The genuine origin with the right token is obeyed.
     await origin.client.request(edge.url, 'POST', path, update, okSchema);
     expect(ids(pipe.producers())).toEqual([live.source.audio.id]);
+  });
+});
+
+describe('RemotePipe faults', () => {
+  it('the origin worker dies: the edge pipe closes; after the republish on a new router the edge pipes again', async () => {
+    const live = await goLive(origin);
+    const { router, pipe } = await pipeToEdge(live.streamId);
+    const closed = new Promise((r) => pipe.once('closed', r));
+    const broadcast = origin.broadcasts.get(live.streamId)!;
+    const oldRouter = broadcast.router;
+    live.source.stop();
+    process.kill(origin.pool.workers()[0]!.pid, 'SIGKILL');
+    await expect(closed).resolves.toMatchObject({ reason: expect.stringMatching(/router/) });
+    expect(pipe.producers()).toEqual([]);
+    // The broadcaster republishes (same broadcast, a new router on the replacement worker).
+    const { lease } = await origin.broadcasts.start(live.streamId, 'publisher-1');
+    expect(broadcast.router).not.toBe(oldRouter);
+    const again = await startRtpSource(lease, { width: 320, height: 240 });
+    cleanups.push(() => again.stop());
+    const repiped = await edge.edgePipes.open(live.streamId, router);
+    expect(ids(repiped.producers())).toEqual(ids([again.video, again.audio]));
+    const video = await edgeConsumer(router, again.video.id);
+    await until('video bytes through the new pipe', async () => (await bytesSent(video)) > 5_000);
   });
 });
