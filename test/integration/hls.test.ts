@@ -14,7 +14,7 @@ let streamId: string;
 let source: RtpSource;
 let sessionId: string;
 
-/** Media takes a few seconds to flow through ffmpeg: wait up to 30 s unless told otherwise. */
+/** Media takes a few seconds to flow through ffmpeg (more on a busy machine): wait up to 30 s unless told otherwise; the tests that wait for media more than once get 90 s. */
 const until = <T>(what: string, check: Parameters<typeof untilTruthy<T>>[1], timeoutMs = 30_000) => untilTruthy<T>(what, check, timeoutMs);
 const get = (p: string, headers: Record<string, string> = {}) => fetch(s.url + p, { headers });
 const segmentsOf = (playlist: string) => playlist.split('\n').filter((l) => l && !l.startsWith('#'));
@@ -56,7 +56,7 @@ describe('HLS bridge (real ffmpeg)', () => {
     expect(text).toMatch(/RESOLUTION=\d+x360/);
     expect(text).toMatch(/RESOLUTION=\d+x240/);
     expect(segmentsOf(text)).toEqual([`${sessionId}/r0.m3u8`, `${sessionId}/r1.m3u8`, `${sessionId}/r2.m3u8`]);
-  });
+  }, 90_000);
 
   it('writes segments that ffprobe reads as H.264 main + AAC, at each rendition\'s height', async () => {
     for (const [i, height] of [480, 360, 240].entries()) {
@@ -82,7 +82,7 @@ describe('HLS bridge (real ffmpeg)', () => {
       expect(v!.height).toBe(height);
       expect(probe.streams.some((x) => x.codec_name === 'aac')).toBe(true);
     }
-  });
+  }, 90_000);
 
   it('serves a live thumbnail from the start of the broadcast', async () => {
     const thumb = await until('the live thumbnail', async () => {
@@ -142,7 +142,7 @@ describe('HLS bridge (real ffmpeg)', () => {
     });
     expect(after).toContain('#EXT-X-DISCONTINUITY');
     expect(before).toBeGreaterThan(0);
-  });
+  }, 90_000);
 
   it('keeps private streams to viewer-token holders, carrying the token into the playlists', async () => {
     await s.api('PATCH', `/api/streams/${streamId}`, { token: ann, body: { visibility: 'private' } });
@@ -264,5 +264,5 @@ describe('after a crash', () => {
     expect((await s.api('GET', `/api/streams/${st}`)).body.status).toBe('ended');
     const playlist = await (await get(`/hls/${st}/${rec.id}/r0.m3u8`)).text();
     expect(playlist.trim().endsWith('#EXT-X-ENDLIST')).toBe(true);
-  });
+  }, 90_000);
 });
