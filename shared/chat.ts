@@ -84,7 +84,8 @@ export type ChatRequestName = keyof typeof chatRequestSchemas;
 export type ChatRequestPayload<E extends ChatRequestName> = z.input<(typeof chatRequestSchemas)[E]>;
 
 export interface ChatServerEvents {
-  'chat:message': (m: ChatMessage) => void;
+  /** New messages, oldest first (the server batches those of one moment: a burst is one event). */
+  'chat:messages': (e: { streamId: string; messages: ChatMessage[] }) => void;
   /** A moderator removed a message: take it off the page. */
   'chat:deleted': (e: { streamId: string; messageId: string }) => void;
   'chat:settings': (e: { streamId: string; settings: ChatSettings }) => void;

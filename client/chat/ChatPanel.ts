@@ -76,7 +76,9 @@ export class ChatPanel {
     const mine = (streamId: string) => streamId === opts.streamId;
     this.#subscriptions.push(
       signaling.on('connect', () => void this.#join()),
-      signaling.on('chat:message', (m) => mine(m.streamId) && this.#add(m)),
+      signaling.on('chat:messages', (e) => {
+        if (mine(e.streamId)) for (const m of e.messages) this.#add(m);
+      }),
       signaling.on('chat:deleted', (e) => {
         if (!mine(e.streamId)) return;
         this.#items.get(e.messageId)?.remove();

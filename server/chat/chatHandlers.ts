@@ -1,16 +1,17 @@
 /**
  * The chat's signaling requests (shared/chat.ts): ChatService decides, these publish to the stream's chat room
  * (`chat:<streamId>`, separate from the stream's room so that players without a chat panel, such as embeds
- * without `?chat=1`, get no chat traffic). Publishing right after the store write, in the same tick, keeps
- * every member's order the store's order.
+ * without `?chat=1`, get no chat traffic). New messages go out in batches (ChatOutbox), queued right after
+ * the store write in the same tick, so every member's order is the store's order.
  *
  * A socket's membership ends on `chat:leave`, on joining another stream's chat, or on disconnect: the
  * disconnect listener is added once per socket (a WeakSet remembers which), however often it joins.
  */
 import { clientAddress } from '../http/clientAddress.js';
 import { SignalingError } from '../signaling/SignalingError.js';
-import type { HandlerContext, Handlers, OnAirSocket } from '../signaling/SignalingServer.js';
+import type { HandlerContext, Handlers, OnAirIo, OnAirSocket } from '../signaling/SignalingServer.js';
 import { ChatError } from './ChatError.js';
+import { ChatOutbox } from './ChatOutbox.js';
 import type { ChatService } from './ChatService.js';
 
 export const chatRoom = (streamId: string) => `chat:${streamId}`;
@@ -27,6 +28,9 @@ function refusing<T>(fn: () => T): T {
 
 export function chatHandlers(chat: ChatService): Handlers {
   const watched = new WeakSet<OnAirSocket>();
+  // Set on the first request: the handlers are made before the socket.io server exists.
+  let outbox: ChatOutbox | undefined;
+  const outboxOf = (io: OnAirIo) => (outbox ??= new ChatOutbox((streamId, messages) => io.to(chatRoom(streamId)).emit('chat:messages', { streamId, messages })));
   const leaveRoom = (socket: OnAirSocket, streamId: string | undefined) => {
     if (streamId) void socket.leave(chatRoom(streamId));
   };
@@ -53,12 +57,13 @@ export function chatHandlers(chat: ChatService): Handlers {
 
     'chat:send': ({ text }, { socket, io }) => {
       const message = refusing(() => chat.send(socket.id, text));
-      io.to(chatRoom(message.streamId)).emit('chat:message', message);
+      outboxOf(io).push(message);
       return { message };
     },
 
     'chat:delete': ({ messageId }, { socket, io }) => {
       const streamId = refusing(() => chat.delete(socket.id, messageId));
+      outboxOf(io).flush(streamId);
       io.to(chatRoom(streamId)).emit('chat:deleted', { streamId, messageId });
       return {};
     },
@@ -82,6 +87,7 @@ export function chatHandlers(chat: ChatService): Handlers {
 
     'chat:settings': (patch, { socket, io }) => {
       const { streamId, settings } = refusing(() => chat.updateSettings(socket.id, patch));
+      outboxOf(io).flush(streamId);
       io.to(chatRoom(streamId)).emit('chat:settings', { streamId, settings: { enabled: settings.enabled, slowModeSeconds: settings.slowModeSeconds } });
       return settings;
     },

@@ -26,9 +26,12 @@ async function join(r: Extract<Request, { op: 'join' }>): Promise<void> {
   const one = async (i: number) => {
     const socket = io(r.url, { transports: ['websocket'], reconnection: false, forceNew: true, timeout: 60_000 });
     const c = { socket, seqs: [] as number[], latenciesMs: [] as number[] };
-    socket.on('chat:message', (m: { seq: number; text: string }) => {
-      c.seqs.push(m.seq);
-      c.latenciesMs.push(now() - Number(m.text.split('@')[1]));
+    socket.on('chat:messages', (e: { messages: { seq: number; text: string }[] }) => {
+      const at = now();
+      for (const m of e.messages) {
+        c.seqs.push(m.seq);
+        c.latenciesMs.push(at - Number(m.text.split('@')[1]));
+      }
     });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', () => resolve());

@@ -25,10 +25,10 @@ const open = async (token?: string) => {
   sockets.push(c);
   return c;
 };
-/** Every chat:message a socket receives, in order. */
+/** Every message a socket receives (chat:messages), in order. */
 const inbox = (c: TestSocket) => {
   const got: ChatMessage[] = [];
-  c.on('chat:message', (m) => got.push(m));
+  c.on('chat:messages', (e) => got.push(...e.messages));
   return got;
 };
 const session = (n: number) => `test-session-${String(n).padStart(8, '0')}`;

@@ -1,6 +1,8 @@
 /** The live chat's pure parts: display names, the word filter, message text, slow mode, sanctions, a room's rules, rate limits. */
 import { describe, expect, it } from 'vitest';
+import type { ChatMessage } from '../../shared/chat.js';
 import { ChatError } from '../../server/chat/ChatError.js';
+import { ChatOutbox } from '../../server/chat/ChatOutbox.js';
 import { chatLimits } from '../../server/chat/chatLimits.js';
 import { ChatRoom, type ChatSender } from '../../server/chat/ChatRoom.js';
 import { checkDisplayName, nameKey } from '../../server/chat/displayName.js';
@@ -167,5 +169,26 @@ describe('chat rate limits', () => {
     expect(address.take('10.0.0.1', 0).ok).toBe(false);
     expect(address.take('10.0.0.2', 0).ok).toBe(true);
     expect(address.take('10.0.0.1', 100).ok).toBe(true);
+  });
+});
+
+describe('chat outbox', () => {
+  const msg = (streamId: string, seq: number): ChatMessage => ({ id: `m${seq}`, seq, streamId, at: new Date(seq).toISOString(), name: 'a', role: 'viewer', verified: false, text: String(seq) });
+
+  it('sends a burst as one batch per stream at the next turn of the loop, in order; flush sends at once', async () => {
+    const sent: [string, number[]][] = [];
+    const box = new ChatOutbox((streamId, ms) => sent.push([streamId, ms.map((m) => m.seq)]));
+    box.push(msg('a', 1));
+    box.push(msg('b', 2));
+    box.push(msg('a', 3));
+    expect(sent).toEqual([]);
+    box.flush('a');
+    expect(sent).toEqual([['a', [1, 3]]]);
+    box.push(msg('a', 4));
+    await new Promise((r) => setImmediate(r));
+    expect(sent).toEqual([['a', [1, 3]], ['b', [2]], ['a', [4]]]);
+    expect(box.pendingStreams).toBe(0);
+    box.flush('a');
+    expect(sent).toHaveLength(3);
   });
 });
