@@ -1,6 +1,6 @@
 /**
  * The catalogue contract (storeContract.ts) on a real PostgreSQL 15 (Debian's package, started for this file
- * by test/helpers/postgres.ts): a fresh database per test. Then what only a server engine has: several nodes
+ * by test/helpers/postgres.ts): an empty database per test. Then what only a server engine has: several nodes
  * migrating one database at once, and the server going away and coming back.
  */
 import pg from 'pg';
@@ -29,9 +29,17 @@ async function exec(url: string, statement: string): Promise<void> {
   }
 }
 
+// One database for the contract, emptied before each test (its schema dropped and made again: the tables,
+// the migrations' record and the identity sequences go). CREATE DATABASE costs ~0.5 s; this, ~50 ms.
+let contractDb: string | undefined;
+
 describeStoreContract({
   engine: 'postgres',
-  newDatabase: async () => ({ databaseUrl: await server.createDatabase(), sqliteFile: '/nonexistent/never-used.db' }),
+  newDatabase: async () => {
+    contractDb ??= await server.createDatabase();
+    await exec(contractDb, 'DROP SCHEMA public CASCADE; CREATE SCHEMA public');
+    return { databaseUrl: contractDb, sqliteFile: '/nonexistent/never-used.db' };
+  },
   exec: (db, statement) => exec(db.databaseUrl!, statement),
 });
 
