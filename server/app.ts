@@ -25,7 +25,7 @@ import { StreamStore } from './store/StreamStore.js';
 import { UserStore } from './store/UserStore.js';
 import { SignalingServer } from './signaling/SignalingServer.js';
 import { pageRoutes } from './http/routes/pageRoutes.js';
-import { whipWhepMounts } from './whip/mounts.js';
+import { whipWhep } from './whip/mounts.js';
 import { mediaRoutes } from './http/routes/mediaRoutes.js';
 import { recordingRoutes } from './http/routes/recordingRoutes.js';
 import { HlsService } from './hls/HlsService.js';
@@ -82,7 +82,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
     db.close();
     throw err;
   }
-  const broadcasts = new Broadcasts({ pool, streams, logger, graceMs: config.reconnectGraceMs });
+  const broadcasts = new Broadcasts({ pool, streams, logger, graceMs: config.reconnectGraceMs, maxWebrtcViewers: config.maxWebrtcViewers });
   const hls = new HlsService({
     root: path.join(config.dataDir, 'hls'),
     recordings,
@@ -127,6 +127,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
     },
   };
 
+  const sdpEndpoints = whipWhep({ broadcasts, pool, streams, users, tokens, logger });
   const chat = new ChatService({ store: new ChatStore(db), streams, users, tokens, limits: chatLimits(config.chatMessagesPerAddress) });
   const app = createHttpApp(services, {
     api: [
@@ -135,7 +136,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
       ['/streams', chatRoutes(services, chat)],
     ],
     mounts: [
-      ...whipWhepMounts({ broadcasts, pool, streams, users, tokens, logger, maxViewers: config.maxWebrtcViewers }),
+      ...sdpEndpoints.mounts,
       ['/hls', hlsRoutes({ hls, streams, tokens, liveWindow: config.hls.liveWindow })],
       ['/', pageRoutes({ embedOrigins: config.embedOrigins })],
     ],
@@ -176,6 +177,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       await broadcasts.endAll('the server is shutting down');
       await ingest.close();
+      sdpEndpoints.close();
       await hls.close();
       // socket.io's close waits for the HTTP server to close, which waits for every connection: a request
       // still being received (a slow or endless body) would hold it forever.

@@ -10,7 +10,7 @@
 import type { z } from 'zod';
 import type { StreamStatus, Visibility } from './api.js';
 import type { ChatRequestResults, ChatServerEvents } from './chat.js';
-import type { ErrorCode } from './errors.js';
+import type { ErrorCode, ErrorReason } from './errors.js';
 import type { requestSchemas } from './signalingSchemas.js';
 
 
@@ -92,7 +92,7 @@ export interface RequestResults extends ChatRequestResults {
   'consumer:layers': Record<string, never>;
 }
 
-export type Ack<T> = { ok: true; data: T } | { ok: false; error: ErrorCode; message: string };
+export type Ack<T> = { ok: true; data: T } | { ok: false; error: ErrorCode; message: string; reason?: ErrorReason };
 
 /** Events the server pushes. */
 export interface ServerEvents extends ChatServerEvents {
