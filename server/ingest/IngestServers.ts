@@ -7,6 +7,7 @@ import type { Broadcasts } from '../live/Broadcasts.js';
 import type { Logger } from '../log/logger.js';
 import type { IngestConfig } from './ingestConfig.js';
 import { RtmpIngestServer } from './rtmp/RtmpIngestServer.js';
+import { SrtIngestServer } from './srt/SrtIngestServer.js';
 import type { FindStreamByKey } from './streamKeys.js';
 
 export interface IngestServersDeps {
@@ -26,9 +27,11 @@ export class IngestServers {
   rtmpPort: number | null = null;
   srtPort: number | null = null;
   readonly rtmp: RtmpIngestServer | undefined;
+  readonly srt: SrtIngestServer | undefined;
 
-  private constructor(rtmp: RtmpIngestServer | undefined) {
+  private constructor(rtmp: RtmpIngestServer | undefined, srt: SrtIngestServer | undefined) {
     this.rtmp = rtmp;
+    this.srt = srt;
   }
 
   static async start(deps: IngestServersDeps): Promise<IngestServers> {
@@ -37,11 +40,19 @@ export class IngestServers {
       deps.config.rtmpPort === null
         ? undefined
         : new RtmpIngestServer({ broadcasts: deps.broadcasts, findStreamByKey: deps.findStreamByKey, logger, stopTimeoutMs: STOP_TIMEOUT_MS });
-    const servers = new IngestServers(rtmp);
+    const srt =
+      deps.config.srtPort === null
+        ? undefined
+        : new SrtIngestServer({ broadcasts: deps.broadcasts, findStreamByKey: deps.findStreamByKey, logger, stopTimeoutMs: STOP_TIMEOUT_MS });
+    const servers = new IngestServers(rtmp, srt);
     try {
       if (rtmp && deps.config.rtmpPort !== null) {
         servers.rtmpPort = await rtmp.listen(deps.config.rtmpPort, deps.host);
         logger.info({ port: servers.rtmpPort }, 'RTMP ingest listening (rtmp://HOST:PORT/live/STREAM_KEY)');
+      }
+      if (srt && deps.config.srtPort !== null) {
+        servers.srtPort = await srt.listen(deps.config.srtPort, deps.host);
+        logger.info({ port: servers.srtPort }, 'SRT ingest listening (srt://HOST:PORT?streamid=STREAM_KEY)');
       }
     } catch (err) {
       await servers.close();
@@ -51,6 +62,6 @@ export class IngestServers {
   }
 
   async close(): Promise<void> {
-    await this.rtmp?.close();
+    await Promise.all([this.rtmp?.close(), this.srt?.close()]);
   }
 }

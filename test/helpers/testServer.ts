@@ -28,7 +28,7 @@ export async function startTestServer(env: Record<string, string> = {}, dataDir?
     ONAIR_RTC_PORT: '0',
     // Any free ports: test files run in parallel.
     ONAIR_RTMP_PORT: '0',
-    ONAIR_SRT_PORT: 'off',
+    ONAIR_SRT_PORT: '0',
     ONAIR_RTC_LISTEN_IP: '127.0.0.1',
     ONAIR_WORKERS: '1',
     ONAIR_ADMIN_USER: ADMIN.username,
