@@ -13,6 +13,8 @@ let ann: string;
 let streamId: string;
 let source: RtpSource;
 let sessionId: string;
+/** The server's warnings and errors (JSON lines). */
+const serverLog: string[] = [];
 
 /** Media takes a few seconds to flow through ffmpeg (more on a busy machine): wait up to 30 s unless told otherwise; the tests that wait for media more than once get 90 s. */
 const until = <T>(what: string, check: Parameters<typeof untilTruthy<T>>[1], timeoutMs = 30_000) => untilTruthy<T>(what, check, timeoutMs);
@@ -28,7 +30,9 @@ const alive = (pid: number) => {
 };
 
 beforeAll(async () => {
-  s = await startTestServer({ ONAIR_HLS_LADDER: '480,360,240', ONAIR_HLS_PRESET: 'superfast' });
+  s = await startTestServer({ ONAIR_HLS_LADDER: '480,360,240', ONAIR_HLS_PRESET: 'superfast', LOG_LEVEL: 'warn' }, undefined, {
+    logTo: { write: (line: string) => void serverLog.push(line) },
+  });
   ann = await s.broadcaster('ann');
   streamId = (await s.api('POST', '/api/streams', { token: ann, body: { title: 'HLS test', tags: ['hls'] } })).body.id;
   const { lease } = await s.broadcasts.start(streamId, 'test-publisher');
@@ -166,6 +170,7 @@ describe('HLS bridge (real ffmpeg)', () => {
 
   it('ends cleanly: no ffmpeg left, the recording is complete with ENDLIST, listed with its metadata', async () => {
     const pid = s.hls.liveSession(streamId)!.pid!;
+    const logged = serverLog.length;
     await s.broadcasts.endBroadcast(streamId, 'test over');
     await until('the recording', async () => {
       const r = await s.api('GET', `/api/recordings/${sessionId}`);
@@ -173,6 +178,8 @@ describe('HLS bridge (real ffmpeg)', () => {
     });
     expect(alive(pid)).toBe(false);
     expect(s.hls.pids()).toEqual([]);
+    // The broadcast closed its HLS output while media still flowed: ffmpeg ended on SIGINT.
+    expect(serverLog.slice(logged).join('')).not.toContain('did not stop within');
     const rec = (await s.api('GET', `/api/recordings/${sessionId}`)).body;
     expect(rec).toMatchObject({ id: sessionId, streamId, title: 'HLS test', tags: ['hls'], renditions: [480, 360, 240], status: 'ready' });
     expect(rec.durationSeconds).toBeGreaterThan(2);
