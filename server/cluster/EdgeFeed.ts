@@ -15,8 +15,9 @@
  * Guards, and why:
  * - All work (piping, notifying) runs in one chain, so the edge hears of changes in the order they happened,
  *   and `initial()` is a step of that chain: changes before it are in the answer, changes after it are told.
- * - Every notification carries the lease token and is sent only while the lease is held locally; the edge
- *   refuses tokens that are not its pipe's.
+ * - Every notification carries the lease token and is sent only while the lease is not lost; the edge
+ *   refuses tokens that are not its pipe's. A lease merely unsure (Redis unreachable) keeps the feed going:
+ *   media between nodes needs no Redis.
  */
 import type { types } from 'mediasoup';
 import type { Logger } from '../log/logger.js';
@@ -27,7 +28,8 @@ import { tupleOf, type PipeTransports } from './PipeTransports.js';
 /** The lease the feed acts under (OriginLease satisfies it). */
 export interface Fence {
   readonly token: number;
-  readonly held: boolean;
+  /** Over for good: another node took the stream, or the lease vanished. */
+  readonly lost: boolean;
 }
 
 export interface EdgeFeedOptions {
@@ -175,7 +177,8 @@ export class EdgeFeed implements BroadcastOutput {
 
   async #tell(change: Partial<Pick<PipeUpdate, 'add' | 'remove' | 'pause' | 'resume'>>): Promise<void> {
     if (!this.#answered || this.closed) return;
-    if (!this.#o.fence.held) return void this.close('this node is no longer the stream origin');
+    // Lost for good: stop. Unsure (Redis unreachable) is no reason to stop the media or its changes.
+    if (this.#o.fence.lost) return void this.close('this node is no longer the stream origin');
     await this.#o.notify({ token: this.#o.fence.token, add: [], remove: [], pause: [], resume: [], ...change });
   }
 }

@@ -12,12 +12,13 @@
  * so a stale origin can neither prolong nor drop its successor's lease.
  *
  * Lifetime of an OriginLease: from `acquire` to `release()` (idempotent) or its loss (`lost` event, once:
- * another node holds the stream, or renewals failed until the deadline passed). `OriginLeases.close()`
- * releases every lease still held.
+ * another node holds the stream, or it vanished while Redis was unreachable). `OriginLeases.close()` releases
+ * every lease still held. In between it may be `unsure` (see OriginLease).
  *
  * Guards, and why:
  * - The local deadline (last successful renewal + ttl, on this process's monotonic clock) makes a node that
- *   cannot reach Redis stop acting as origin by itself once its lease may have expired, without Redis.
+ *   cannot reach Redis stop taking origin decisions by itself once its lease may have expired, without
+ *   Redis; media already flowing is not stopped by it (an outage of Redis must not stop live streams).
  * - One Lua script takes the token and sets the key, so no token is ever handed out for a lease not set.
  */
 import { EventEmitter } from 'node:events';
@@ -137,8 +138,16 @@ function parseHolder(value: string): OriginHolder | undefined {
 }
 
 export interface OriginLeaseEvents {
-  /** The lease is no longer this node's (taken by another, or expired while Redis was unreachable). Once. */
+  /**
+   * The lease is over for good (once): `taken`, another node holds the stream; `expired`, it vanished from
+   * Redis while this node could not renew it (after an outage longer than the ttl). Either way this node is
+   * no longer the origin under this token (it may try `acquire` again, for a new token).
+   */
   lost: [{ reason: 'taken' | 'expired' }];
+  /** Renewals failed past the deadline (Redis unreachable): `held` is false until one succeeds again. */
+  unsure: [];
+  /** A renewal succeeded again after `unsure`. */
+  regained: [];
   /** Released or lost: the lease is over (internal bookkeeping). */
   gone: [];
 }
@@ -155,6 +164,18 @@ interface LeaseInit {
   logger: Logger;
 }
 
+/**
+ * States: held (renewed in time) → unsure (Redis unreachable past the deadline; renewals go on) → held again
+ * (a renewal found the lease still this node's) or lost (it found another holder, or none). Released or
+ * lost is final.
+ *
+ * While unsure, `held` is false: nothing that needs certainty is done as origin (`assertCurrent` fails). What
+ * already runs may go on (media to the edges needs no Redis: live streams keep playing through an outage);
+ * that is safe because no node can take the stream while Redis is down for everyone, and a node cut off
+ * alone learns it lost the stream (`lost: taken`) at its first renewal once it reaches Redis again. Until
+ * then its broadcaster, if it moved to the new origin, has left this node, whose broadcast ends after its
+ * grace period.
+ */
 export class OriginLease extends EventEmitter<OriginLeaseEvents> {
   readonly streamId: string;
   readonly nodeId: string;
@@ -165,6 +186,7 @@ export class OriginLease extends EventEmitter<OriginLeaseEvents> {
   #deadline: number;
   #timer: NodeJS.Timeout | undefined;
   #over = false;
+  #unsure = false;
   #released: Promise<void> | undefined;
 
   constructor(init: LeaseInit) {
@@ -179,42 +201,64 @@ export class OriginLease extends EventEmitter<OriginLeaseEvents> {
     this.#timer.unref();
   }
 
-  /** Whether this node may still believe it holds the lease, without asking Redis. */
+  /** Whether this node may act as the stream's origin now, without asking Redis (false while unsure). */
   get held(): boolean {
-    if (!this.#over && performance.now() >= this.#deadline) this.#lose('expired');
-    return !this.#over;
+    if (this.#over) return false;
+    if (!this.#unsure && performance.now() >= this.#deadline) {
+      this.#unsure = true;
+      this.#i.logger.warn({ streamId: this.streamId, token: this.token }, 'origin lease not renewed in time (Redis unreachable?): unsure');
+      this.emit('unsure');
+    }
+    return !this.#unsure;
   }
 
-  /** Extends the lease if it is still this node's; false (and `lost`) when it is not. */
+  /** Released or lost: final. */
+  get lost(): boolean {
+    return this.#over;
+  }
+
+  /** Extends the lease if it is still this node's; false when it is not (or Redis did not answer). */
   async renew(): Promise<boolean> {
-    if (!this.held) return false;
+    if (this.#over) return false;
     const started = performance.now();
     try {
       const r = await this.#i.redis.eval(RENEW, 1, this.#i.key, this.#value, this.#i.ttlMs);
-      if (r === 1) {
-        if (!this.#over) this.#deadline = started + this.#i.ttlMs;
-        return !this.#over;
+      if (this.#over) return false;
+      if (r !== 1) {
+        const holder = await this.#i.redis.get(this.#i.key).catch(() => null);
+        this.#lose(holder === null ? 'expired' : 'taken');
+        return false;
       }
-      this.#lose('taken');
-      return false;
+      this.#deadline = started + this.#i.ttlMs;
+      if (this.#unsure) {
+        this.#unsure = false;
+        this.#i.logger.info({ streamId: this.streamId, token: this.token }, 'origin lease renewed again');
+        this.emit('regained');
+      }
+      return true;
     } catch (err) {
       this.#i.logger.warn({ streamId: this.streamId, err: (err as Error).message }, 'origin lease renewal failed');
       return this.held;
     }
   }
 
-  /** Whether the lease is still this node's, asking Redis. */
+  /** Whether the lease is still this node's, asking Redis (false while Redis cannot say). */
   async check(): Promise<boolean> {
     if (!this.held) return false;
-    const value = await this.#i.redis.get(this.#i.key);
+    let value: string | null;
+    try {
+      value = await this.#i.redis.get(this.#i.key);
+    } catch {
+      return false;
+    }
     if (value !== this.#value) {
-      this.#lose('taken');
+      this.#lose(value === null ? 'expired' : 'taken');
       return false;
     }
     return this.held;
   }
 
-  /** Throws StaleOriginError unless the lease is still this node's: call before every origin action. */
+  /** Throws StaleOriginError unless the lease is certainly still this node's: call before every origin action. */
   async assertCurrent(what: string): Promise<void> {
     if (!(await this.check())) throw new StaleOriginError(this.streamId, what);
   }
@@ -222,9 +266,9 @@ export class OriginLease extends EventEmitter<OriginLeaseEvents> {
   /** Gives the stream up (compare-and-delete: a successor's lease is left alone). Idempotent. */
   release(): Promise<void> {
     this.#released ??= (async () => {
-      const wasHeld = !this.#over;
+      const wasOurs = !this.#over;
       this.#end();
-      if (!wasHeld) return;
+      if (!wasOurs) return;
       await this.#i.redis.eval(RELEASE, 1, this.#i.key, this.#value).catch((err: Error) => {
         // Redis unreachable: the lease expires by itself within ttl.
         this.#i.logger.warn({ streamId: this.streamId, err: err.message }, 'origin lease release failed; it will expire');

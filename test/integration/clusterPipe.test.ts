@@ -18,11 +18,11 @@ import type { EdgePipe } from '../../server/cluster/EdgePipe.js';
 import { InternalApi } from '../../server/cluster/InternalApi.js';
 import type { InternalClient } from '../../server/cluster/InternalClient.js';
 import type { NodeRegistry } from '../../server/cluster/NodeRegistry.js';
-import type { OriginLease, OriginLeases } from '../../server/cluster/OriginLeases.js';
+import { OriginLeases, type OriginLease } from '../../server/cluster/OriginLeases.js';
 import type { OriginPipes, FedBroadcast } from '../../server/cluster/OriginPipes.js';
 import { okSchema, openPipeAnswerSchema } from '../../server/cluster/pipeSchemas.js';
 import type { PipeTransports } from '../../server/cluster/PipeTransports.js';
-import type { Redis } from '../../server/cluster/redisClient.js';
+import { connectRedis, type Redis } from '../../server/cluster/redisClient.js';
 import { Broadcasts } from '../../server/live/Broadcasts.js';
 import { createLogger } from '../../server/log/logger.js';
 import { WorkerPool } from '../../server/media/WorkerPool.js';
@@ -134,9 +134,9 @@ interface Live {
 }
 
 /** A live broadcast on `node`, fed by ffmpeg, with `node` holding the stream's origin lease. */
-async function goLive(node: TestNode): Promise<Live> {
+async function goLive(node: TestNode, leases: OriginLeases = node.leases): Promise<Live> {
   const streamId = newStreamId();
-  const acquired = await node.leases.acquire(streamId);
+  const acquired = await leases.acquire(streamId);
   if (!acquired.ok) throw new Error('lease taken');
   const { broadcast, lease: publisher } = await node.broadcasts.start(streamId, 'publisher-1');
   node.origins.set(streamId, { broadcast, lease: acquired.lease });
@@ -339,6 +339,24 @@ describe('RemotePipe: a stream from its origin node to an edge node', () => {
 });
 
 describe('RemotePipe refusals', () => {
+  // (Not a refusal: what the pipe does NOT stop for.)
+  it('Redis unreachable from the origin: its lease goes unsure, and the media keeps flowing to the edge', async () => {
+    const client = await connectRedis(redisServer.url);
+    cleanups.push(() => client.disconnect());
+    const shortLeases = new OriginLeases({ redis: client, nodeId: origin.id, logger, prefix: PREFIX, ttlMs: 500, renewMs: 100 });
+    const live = await goLive(origin, shortLeases);
+    const { router, pipe } = await pipeToEdge(live.streamId);
+    const video = await edgeConsumer(router, live.source.video.id);
+    await until('video bytes out of the edge', async () => (await bytesSent(video)) > 5_000);
+    const unsure = new Promise((r) => live.lease.once('unsure', () => r(true)));
+    client.disconnect();
+    await expect(unsure).resolves.toBe(true);
+    const before = await bytesSent(video);
+    await until('more video bytes while the origin cannot reach Redis', async () => (await bytesSent(video)) > before + 20_000);
+    expect(pipe.closed).toBe(false);
+    expect(origin.originPipes.size).toBe(1);
+  });
+
   it('no origin, or this node is the origin: no pipe', async () => {
     const { router } = await edge.pool.createRouter({});
     cleanups.push(() => router.close());

@@ -229,11 +229,13 @@ describe('OriginLeases', () => {
       return r.ok ? r.lease : undefined;
     }, 5_000);
     expect(successor.token).toBeGreaterThan(stale.token);
-    // The stale origin wakes up: every action it checks is refused.
+    // The stale origin wakes up: every action it checks is refused, and its first renewal finds it lost.
+    expect(stale.held).toBe(false);
     expect(await stale.check()).toBe(false);
     await expect(stale.assertCurrent('pipe:open')).rejects.toBeInstanceOf(StaleOriginError);
-    await expect(lost).resolves.toMatchObject({ reason: expect.stringMatching(/taken|expired/) });
     expect(await stale.renew()).toBe(false);
+    await expect(lost).resolves.toEqual({ reason: 'taken' });
+    expect(stale.lost).toBe(true);
     await stale.release();
     // Neither its renewal nor its release touched the successor's lease.
     expect(await b.current('stream1')).toEqual({ nodeId: 'node-b', token: successor.token });
@@ -254,19 +256,60 @@ describe('OriginLeases', () => {
     expect(await a.current('stream1')).toEqual({ nodeId: 'node-x', token: 999999 });
   });
 
-  it('an origin cut off from Redis stops acting as origin by itself once its lease may have expired', async () => {
+  it('an origin cut off from Redis becomes unsure by itself (no origin decisions), and learns it lost the stream when it reaches Redis again', async () => {
     fresh();
     const client = await connectRedis(server.url);
+    toClose.push(() => client.disconnect());
     const a = leases('node-a', { ttlMs: 400, renewMs: 100, client });
     const lease = await take(a, 'stream1');
-    const lost = new Promise((r) => lease.once('lost', r));
+    const unsure = new Promise((r) => lease.once('unsure', () => r(true)));
     client.disconnect(); // partitioned: renewals fail
-    await expect(lost).resolves.toEqual({ reason: 'expired' });
+    await expect(unsure).resolves.toBe(true);
     expect(lease.held).toBe(false);
+    expect(lease.lost).toBe(false);
     await expect(lease.assertCurrent('pipe:open')).rejects.toBeInstanceOf(StaleOriginError);
-    // Meanwhile Redis expired it too: another node takes the stream.
+    // Meanwhile Redis expired it: another node takes the stream.
     const b = leases('node-b');
-    await until('node-b to take the stream', async () => (await b.acquire('stream1')).ok, 5_000);
+    const successor = await until('node-b to take the stream', async () => {
+      const r = await b.acquire('stream1');
+      return r.ok ? r.lease : undefined;
+    }, 5_000);
+    const lost = new Promise((r) => lease.once('lost', r));
+    await client.connect(); // the partition heals
+    await expect(lost).resolves.toEqual({ reason: 'taken' });
+    expect(await b.current('stream1')).toEqual({ nodeId: 'node-b', token: successor.token });
+  });
+
+  it('an unsure origin whose lease is still its own when Redis answers again holds it again', async () => {
+    fresh();
+    const client = await connectRedis(server.url);
+    toClose.push(() => client.disconnect());
+    const a = leases('node-a', { ttlMs: 400, renewMs: 100, client });
+    const lease = await take(a, 'stream1');
+    const unsure = new Promise((r) => lease.once('unsure', () => r(true)));
+    client.disconnect();
+    await expect(unsure).resolves.toBe(true);
+    // Redis still holds it as node-a's (an outage shorter than Redis's expiry; set here, as the lease's own
+    // ttl may have run out by now).
+    await redis.set(`${prefix}origin:stream1`, `node-a|${lease.token}`, 'PX', 10_000);
+    const regained = new Promise((r) => lease.once('regained', () => r(true)));
+    await client.connect();
+    await expect(regained).resolves.toBe(true);
+    expect(lease.held).toBe(true);
+    await lease.assertCurrent('pipe:open');
+  });
+
+  it('an origin that finds its lease gone from Redis (an outage longer than the ttl) loses it: expired', async () => {
+    fresh();
+    const a = leases('node-a', { ttlMs: 5_000, renewMs: 60_000 });
+    const lease = await take(a, 'stream1');
+    await redis.del(`${prefix}origin:stream1`);
+    const lost = new Promise((r) => lease.once('lost', r));
+    expect(await lease.renew()).toBe(false);
+    await expect(lost).resolves.toEqual({ reason: 'expired' });
+    // It may take the stream again, under a new token.
+    const again = await take(a, 'stream1');
+    expect(again.token).toBeGreaterThan(lease.token);
   });
 
   it('releases with compare-and-delete: the stream is free at once, and release twice is harmless', async () => {
