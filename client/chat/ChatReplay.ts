@@ -2,13 +2,14 @@
  * The chat of a recording on /video/:id, replayed in step with the video: the messages of the recorded
  * session (between its start and end) are loaded once, page by page over GET /api/streams/:id/chat (times
  * are unique within a stream, so the last message's time is an exact cursor), and each is shown once the
- * video's position reaches the moment it was sent (start + currentTime). Seeking back hides the later ones.
+ * video's position reaches the moment it was sent (replayClock.ts). Seeking back hides the later ones.
  */
 import type { Recording } from '../../shared/api.js';
 import { CHAT_PAGE_MAX, type ChatHistory, type ChatMessage } from '../../shared/chat.js';
 import { api } from '../common/api.js';
 import { h } from '../ui/dom.js';
 import { messageItem } from './messageItem.js';
+import { replayMoment, type ReplayTimes } from './replayClock.js';
 
 /** Most messages a replay loads (a few hours of a busy chat). */
 const MAX_MESSAGES = 20_000;
@@ -32,19 +33,17 @@ export class ChatReplay {
   readonly element: HTMLElement;
   readonly #list: HTMLOListElement;
   readonly #messages: ChatMessage[];
-  readonly #startMs: number;
   /** Messages shown: the first `#shown` of `#messages`. */
   #shown = 0;
 
-  constructor(root: HTMLElement, video: HTMLVideoElement, messages: ChatMessage[], startedAt: string) {
+  constructor(root: HTMLElement, video: HTMLVideoElement, messages: ChatMessage[], times: ReplayTimes) {
     this.#messages = messages;
-    this.#startMs = Date.parse(startedAt);
     this.#list = h('ol', { class: 'chat__list', 'data-testid': 'chat-messages', 'aria-live': 'off' });
     const empty = h('p', { class: 'muted' }, 'Nobody chatted during this broadcast.');
     this.element = h('section', { class: 'chat card', 'aria-label': 'Chat replay', 'data-testid': 'chat-replay' }, h('header', { class: 'chat__head' }, h('h2', {}, 'Chat replay')), messages.length ? this.#list : empty);
     root.replaceChildren(this.element);
     root.hidden = false;
-    const sync = () => this.showUntil(this.#startMs + video.currentTime * 1000);
+    const sync = () => this.showUntil(replayMoment(times, video.currentTime));
     for (const e of ['timeupdate', 'seeked', 'loadedmetadata']) video.addEventListener(e, sync);
     sync();
   }

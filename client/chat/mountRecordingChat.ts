@@ -7,7 +7,7 @@ export async function mountRecordingChat(root: HTMLElement, video: HTMLVideoElem
   try {
     const rec = await api<Recording>('GET', `/api/recordings/${encodeURIComponent(recordingId)}`, { query: { token } });
     const messages = await loadRecordingChat(rec, token);
-    return new ChatReplay(root, video, messages, rec.startedAt);
+    return new ChatReplay(root, video, messages, rec);
   } catch {
     // The page itself says what is wrong with the recording; the replay just stays away.
     return undefined;

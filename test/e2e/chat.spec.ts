@@ -8,6 +8,7 @@
 import { expect, test, type Page } from '@playwright/test';
 import type { LoginResponse, Recording, RecordingList } from '../../shared/api.js';
 import type { ChatHistory } from '../../shared/chat.js';
+import { replayMoment } from '../../client/chat/replayClock.js';
 import { closeBrowsers, launchBrowser } from './helpers/browser.js';
 import { BASE_URL, createStream, getJson, goLive, login, MEDIA_TIMEOUT, openStudio } from './helpers/onair.js';
 
@@ -190,8 +191,9 @@ test('two viewers and the owner chat; each moderation action works; the recordin
     await expect(replay).toBeVisible();
     const video = vod.getByTestId('vod-video');
     await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.readyState), { timeout: MEDIA_TIMEOUT }).toBeGreaterThanOrEqual(1);
-    const start = Date.parse(recording.startedAt);
-    const offset = (text: string) => (sentAt.get(text)! - start) / 1000;
+    // The video position at which a message was sent (the replay's own clock: start + lead-in + position).
+    const zero = replayMoment(recording, 0);
+    const offset = (text: string) => (sentAt.get(text)! - zero) / 1000;
     const seek = (t: number) => video.evaluate((v: HTMLVideoElement, to: number) => (v.currentTime = to), t);
     // Just before and just after the owner's welcome.
     await seek(Math.max(0, offset('welcome, both of you') - 0.5));
@@ -205,6 +207,6 @@ test('two viewers and the owner chat; each moderation action works; the recordin
     await seek(offset('Ann still talks') + 0.5);
     await expect(messages(vod).getByTestId('chat-text')).toHaveText([...sentAt.keys()]);
     await seek(0);
-    await expect(messages(vod)).toHaveCount([...sentAt.values()].filter((t) => t <= start).length);
+    await expect(messages(vod)).toHaveCount([...sentAt.values()].filter((t) => t <= zero).length);
   });
 });

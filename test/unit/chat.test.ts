@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { ChatMessage } from '../../shared/chat.js';
 import { ChatError } from '../../server/chat/ChatError.js';
 import { ChatOutbox } from '../../server/chat/ChatOutbox.js';
+import { replayLeadInMs, replayMoment } from '../../client/chat/replayClock.js';
 import { chatLimits } from '../../server/chat/chatLimits.js';
 import { ChatRoom, type ChatSender } from '../../server/chat/ChatRoom.js';
 import { checkDisplayName, nameKey } from '../../server/chat/displayName.js';
@@ -190,5 +191,17 @@ describe('chat outbox', () => {
     expect(box.pendingStreams).toBe(0);
     box.flush('a');
     expect(sent).toHaveLength(3);
+  });
+});
+
+describe('chat replay clock', () => {
+  it('maps a video position to the moment it shows: start + lead-in (session length beyond the video) + position', () => {
+    const rec = { startedAt: '2026-01-01T00:00:00.000Z', endedAt: '2026-01-01T00:01:00.000Z', durationSeconds: 57.5 };
+    expect(replayLeadInMs(rec)).toBe(2500);
+    expect(new Date(replayMoment(rec, 0)).toISOString()).toBe('2026-01-01T00:00:02.500Z');
+    expect(new Date(replayMoment(rec, 57.5)).toISOString()).toBe('2026-01-01T00:01:00.000Z');
+    // No end (interrupted), or a video longer than the session: no lead-in.
+    expect(replayLeadInMs({ ...rec, endedAt: null })).toBe(0);
+    expect(replayLeadInMs({ ...rec, durationSeconds: 61 })).toBe(0);
   });
 });
