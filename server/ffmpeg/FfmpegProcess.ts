@@ -44,6 +44,8 @@ export interface FfmpegProcessOptions {
   /** How long `stop()` waits after SIGINT before SIGKILL. */
   stopTimeoutMs: number;
   logger: Logger;
+  /** 'debug' for frequent short runs (thumbnails); 'info' by default. */
+  startLogLevel?: 'info' | 'debug';
 }
 
 export class FfmpegProcess {
@@ -86,7 +88,7 @@ export class FfmpegProcess {
     command.on('start', (line: string) => {
       // The one place that reads fluent-ffmpeg's child process.
       this.#child = (command as unknown as { ffmpegProc?: ChildProcess }).ffmpegProc;
-      this.#log.info({ ffmpeg: this.name, pid: this.#child?.pid, command: line }, 'ffmpeg started');
+      this.#log[opts.startLogLevel ?? 'info']({ ffmpeg: this.name, pid: this.#child?.pid, command: line }, 'ffmpeg started');
       if (this.#pending) this.#send(this.#pending);
     });
     command.run();

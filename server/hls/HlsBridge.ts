@@ -380,7 +380,7 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> implements Broadcas
     for (const e of epochs) {
       const segment = newestSegment(path.join(this.dir, e), this.manifest.renditions.length);
       if (segment) {
-        await makeThumbnail(segment, path.join(this.dir, 'thumb.jpg'));
+        await makeThumbnail(segment, path.join(this.dir, 'thumb.jpg'), this.#log);
         return true;
       }
     }

@@ -34,6 +34,12 @@ const alive = (pid: number) => {
   }
 };
 
+/** Whether a process has its own SIGINT handler yet (before, SIGINT's default action would end it). */
+const catchesSigint = (pid: number) => {
+  const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return mask !== undefined && (BigInt(`0x${mask}`) & 2n) !== 0n;
+};
+
 /** A test pattern, in real time, to HLS: runs until stopped. */
 const liveHls = (dir: string): FfmpegCommandSpec => ({
   input: 'testsrc2=size=320x180:rate=30',
@@ -77,7 +83,7 @@ describe('FfmpegProcess (real ffmpeg)', () => {
       { name: 'stuck', stopTimeoutMs: 500, logger },
     );
     const pid = await until('the pid', () => p.pid);
-    await new Promise((r) => setTimeout(r, 300));
+    await until('ffmpeg to catch SIGINT', () => catchesSigint(pid));
     const exit = await p.stop();
     expect(exit).toMatchObject({ requested: true, signal: 'SIGKILL', code: null });
     expect(alive(pid)).toBe(false);
