@@ -84,4 +84,18 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX chat_sanctions_stream ON chat_sanctions(stream_id);
   `,
+  // 4: restream destinations (server/restream): RTMP(S) targets of a stream, stream keys encrypted (AES-256-GCM)
+  `
+  CREATE TABLE restream_destinations (
+    id          TEXT PRIMARY KEY,
+    stream_id   TEXT NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+    name        TEXT NOT NULL,
+    url         TEXT NOT NULL,
+    key_sealed  TEXT NOT NULL,
+    key_hint    TEXT NOT NULL,
+    enabled     INTEGER NOT NULL DEFAULT 1,
+    created_at  TEXT NOT NULL
+  );
+  CREATE INDEX restream_destinations_stream ON restream_destinations(stream_id, created_at);
+  `,
 ];

@@ -135,6 +135,25 @@ const BODIES: readonly (readonly [name: string, up: MigrationBody])[] = [
       await db.schema.createIndex('chat_sanctions_stream').on('chat_sanctions').column('stream_id').execute();
     },
   ],
+  [
+    '0004_restream_destinations',
+    async (db) => {
+      // Restream destinations (server/restream): RTMP(S) targets of a stream; the stream key sealed with
+      // AES-256-GCM (server/restream/keySealer.ts), never stored in clear.
+      await db.schema
+        .createTable('restream_destinations')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('stream_id', 'text', (c) => c.notNull().references('streams.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('key_sealed', 'text', (c) => c.notNull())
+        .addColumn('key_hint', 'text', (c) => c.notNull())
+        .addColumn('enabled', 'integer', (c) => c.notNull().defaultTo(1))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('restream_destinations_stream').on('restream_destinations').columns(['stream_id', 'created_at']).execute();
+    },
+  ],
 ];
 
 /** The number of migrations this OnAir knows: the newest schema version it can run on. */
