@@ -98,4 +98,34 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX restream_destinations_stream ON restream_destinations(stream_id, created_at);
   `,
+  // 5: webhooks (server/webhooks): hooks per user (owner_id NULL: the server-wide ONAIR_WEBHOOK_URL, id
+  // 'server') and their deliveries, kept until delivered or given up, so a restart resumes pending ones
+  `
+  CREATE TABLE webhooks (
+    id          TEXT PRIMARY KEY,
+    owner_id    TEXT REFERENCES users(id) ON DELETE CASCADE,
+    url         TEXT NOT NULL,
+    secret      TEXT NOT NULL,
+    events      TEXT NOT NULL DEFAULT '[]',
+    description TEXT NOT NULL DEFAULT '',
+    created_at  TEXT NOT NULL
+  );
+  CREATE INDEX webhooks_owner ON webhooks(owner_id);
+  CREATE TABLE webhook_deliveries (
+    id              TEXT PRIMARY KEY,
+    webhook_id      TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+    event_id        TEXT NOT NULL,
+    event_type      TEXT NOT NULL,
+    body            TEXT NOT NULL,
+    status          TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    created_at      TEXT NOT NULL,
+    next_attempt_at TEXT,
+    last_attempt_at TEXT,
+    response_status INTEGER,
+    last_error      TEXT
+  );
+  CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, next_attempt_at);
+  CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries(webhook_id, created_at);
+  `,
 ];
