@@ -504,5 +504,42 @@ export function describeStoreContract(target: ContractTarget): void {
         expect(await c.streams.byId(s.id)).toBeDefined();
       });
     });
+
+    describe('restream destinations', () => {
+      const dest = (streamId: string, name: string) => ({ streamId, name, url: 'rtmp://live.example.com/app', keySealed: `v1.sealed-${name}`, keyHint: '••••1234', enabled: true });
+
+      it('stores destinations per stream, oldest first, and reads them back as written', async () => {
+        const ann = await user('ann');
+        const s = await stream(ann.id);
+        const other = await stream(ann.id);
+        const a = await c.destinations.create(dest(s.id, 'YouTube'));
+        await tick();
+        const b = await c.destinations.create({ ...dest(s.id, 'Twitch'), id: 'fixedDestId1', enabled: false });
+        await c.destinations.create(dest(other.id, 'Elsewhere'));
+        expect(b.id).toBe('fixedDestId1');
+        expect(await c.destinations.byId(a.id)).toEqual(a);
+        expect(await c.destinations.byId(b.id)).toEqual(b);
+        expect(ids(await c.destinations.listByStream(s.id))).toEqual([a.id, b.id]);
+        expect(await c.destinations.countByStream(s.id)).toBe(2);
+        expect(await c.destinations.setEnabled(b.id, true)).toBe(true);
+        expect((await c.destinations.byId(b.id))?.enabled).toBe(true);
+        expect(await c.destinations.setEnabled('nonexistent1', true)).toBe(false);
+      });
+
+      it('refuses a destination of a missing stream, deletes one, and goes with its stream', async () => {
+        const ann = await user('ann');
+        const s = await stream(ann.id);
+        await expect(c.destinations.create(dest('noSuchStream', 'x'))).rejects.toMatchObject({ reason: 'missing_reference' });
+        const a = await c.destinations.create(dest(s.id, 'a'));
+        const b = await c.destinations.create(dest(s.id, 'b'));
+        await expect(c.destinations.create({ ...dest(s.id, 'c'), id: a.id })).rejects.toMatchObject({ reason: 'duplicate' });
+        expect(await c.destinations.delete(a.id)).toBe(true);
+        expect(await c.destinations.delete(a.id)).toBe(false);
+        expect(ids(await c.destinations.listByStream(s.id))).toEqual([b.id]);
+        await c.streams.delete(s.id);
+        expect(await c.destinations.byId(b.id)).toBeUndefined();
+        expect(await c.destinations.countByStream(s.id)).toBe(0);
+      });
+    });
   });
 }

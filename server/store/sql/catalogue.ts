@@ -20,6 +20,7 @@
 import { z } from 'zod';
 import type { Kysely } from 'kysely';
 import { SqlChatStore, type ChatStore } from './ChatStore.js';
+import { SqlDestinationStore, type DestinationStore } from './DestinationStore.js';
 import { toStoreError } from './errors.js';
 import { migrateCatalogue } from './migrate.js';
 import type { Engine } from './migrations.js';
@@ -38,6 +39,8 @@ export interface Catalogue {
   readonly streams: StreamStore;
   readonly recordings: RecordingStore;
   readonly chat: ChatStore;
+  /** Restream destinations (server/restream). */
+  readonly destinations: DestinationStore;
   /** Closes the file or the pool after the queries in flight; twice is harmless. */
   close(): Promise<void>;
 }
@@ -101,6 +104,7 @@ export async function openCatalogue(opts: CatalogueOptions): Promise<Catalogue> 
     streams: new SqlStreamStore(db),
     recordings: new SqlRecordingStore(db),
     chat: new SqlChatStore(db),
+    destinations: new SqlDestinationStore(db),
     close: () => (closing ??= db.destroy()),
   };
 }

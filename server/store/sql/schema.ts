@@ -93,6 +93,19 @@ export interface ChatSanctionsTable {
   created_at: string;
 }
 
+/** A stream's restream destination (server/restream); the key sealed, never in clear. */
+export interface RestreamDestinationsTable {
+  id: string;
+  stream_id: string;
+  name: string;
+  url: string;
+  key_sealed: string;
+  key_hint: string;
+  /** 1 or 0. */
+  enabled: Generated<number>;
+  created_at: string;
+}
+
 /** Every table of the catalogue, by name. */
 export interface CatalogueSchema {
   users: UsersTable;
@@ -102,4 +115,5 @@ export interface CatalogueSchema {
   chat_messages: ChatMessagesTable;
   chat_settings: ChatSettingsTable;
   chat_sanctions: ChatSanctionsTable;
+  restream_destinations: RestreamDestinationsTable;
 }
