@@ -81,7 +81,8 @@ export interface ConsumerInfo {
 export interface RequestResults extends ChatRequestResults {
   'viewer:join': JoinResult;
   'viewer:leave': Record<string, never>;
-  'broadcast:start': { stream: StreamInfo; routerRtpCapabilities: Record<string, unknown>; resumed: boolean; resumeKey: string };
+  /** `broadcastId` names this broadcast (a resume keeps it): events of an earlier one carry another. */
+  'broadcast:start': { stream: StreamInfo; routerRtpCapabilities: Record<string, unknown>; resumed: boolean; resumeKey: string; broadcastId: string };
   'broadcast:stop': Record<string, never>;
   'transport:create': TransportInfo;
   'transport:connect': Record<string, never>;
@@ -99,8 +100,9 @@ export interface ServerEvents extends ChatServerEvents {
   /** The broadcast started, resumed, or its set of producers changed: consume what is new. */
   'broadcast:producers': (e: { streamId: string } & BroadcastInfo) => void;
   /** The broadcaster dropped; the broadcast may resume within the grace period. */
-  'broadcast:reconnecting': (e: { streamId: string; graceMs: number }) => void;
-  'broadcast:ended': (e: { streamId: string; reason: string }) => void;
+  'broadcast:reconnecting': (e: { streamId: string; broadcastId: string; graceMs: number }) => void;
+  /** `broadcastId`: which broadcast ended (a studio that started the next one already ignores the old end). */
+  'broadcast:ended': (e: { streamId: string; broadcastId: string; reason: string }) => void;
   'viewers:count': (e: { streamId: string; count: number }) => void;
   'stream:updated': (e: { stream: StreamInfo }) => void;
   /** A consumer was closed by the server (its producer went away). */

@@ -67,6 +67,8 @@ export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
   #state: BroadcastState = 'idle';
   #streamId: string | undefined;
   #resumeKey: string | undefined;
+  /** The broadcast our last start was answered with: a `broadcast:ended` of another one is not ours. */
+  #broadcastId: string | undefined;
   #media: OutgoingMedia = NO_MEDIA;
   #transport: types.Transport | undefined;
   #producers: Partial<Record<Kind, types.Producer>> = {};
@@ -95,7 +97,9 @@ export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
         if (this.#streamId && this.#state === 'reconnecting') this.#republish();
       }),
       s.on('broadcast:ended', (e) => {
-        if (e.streamId === this.#streamId && this.#startsPending === 0) this.#finish();
+        if (e.streamId !== this.#streamId || this.#startsPending > 0) return;
+        if (this.#broadcastId !== undefined && e.broadcastId !== this.#broadcastId) return;
+        this.#finish();
       }),
       // The server lost our media while our socket stayed up (its mediasoup worker died): publish again at
       // once, on the new router, instead of waiting seconds for ICE to notice the dead transport.
@@ -200,6 +204,7 @@ export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
       return;
     }
     this.#resumeKey = started.resumeKey;
+    this.#broadcastId = started.broadcastId;
     const device = await this.#loadDevice(started.routerRtpCapabilities);
     const info = await this.#signaling.request('transport:create', { direction: 'send' });
     if (!current()) return;
@@ -381,6 +386,7 @@ export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
     this.#restarts = 0;
     this.#streamId = undefined;
     this.#resumeKey = undefined;
+    this.#broadcastId = undefined;
     clearTimeout(this.#retryTimer);
     this.#closeTransport();
     this.#stopStats();

@@ -62,6 +62,8 @@ const OUTPUT_CLOSE_TIMEOUT_MS = 5000;
 
 export class Broadcast extends EventEmitter<BroadcastEvents> {
   readonly streamId: string;
+  /** Names this broadcast (of the stream's successive ones); a resume keeps it. */
+  readonly id = crypto.randomBytes(9).toString('base64url');
   readonly startedAt = new Date();
   /** A secret the publisher keeps to take its broadcast back after a drop (before the server notices). */
   readonly resumeKey = crypto.randomBytes(18).toString('base64url');

@@ -25,8 +25,10 @@ import type { LostReceiver } from './ViewerRouters.js';
 
 export interface BroadcastsEvents {
   producers: [{ streamId: string; session: string; state: BroadcastState; producers: ProducerInfo[] }];
-  reconnecting: [{ streamId: string; graceMs: number }];
-  ended: [{ streamId: string; reason: string }];
+  /** A new broadcast of the stream began (the stream's status is `live` now). */
+  started: [{ streamId: string; broadcastId: string }];
+  reconnecting: [{ streamId: string; broadcastId: string; graceMs: number }];
+  ended: [{ streamId: string; broadcastId: string; reason: string }];
   receiverslost: [{ streamId: string; receivers: LostReceiver[] }];
   viewers: [{ streamId: string; count: number }];
   updated: [{ streamId: string }];
@@ -124,6 +126,7 @@ export class Broadcasts extends EventEmitter<BroadcastsEvents> implements LiveSt
       this.#attach(broadcast);
       this.#streams.setStatus(streamId, 'live');
       this.#logger.info({ streamId, publisher }, 'broadcast started');
+      this.emit('started', { streamId, broadcastId: broadcast.id });
       for (const make of this.#outputs) {
         const output = make(streamId);
         if (output) broadcast.addOutput(output);
@@ -191,7 +194,7 @@ export class Broadcasts extends EventEmitter<BroadcastsEvents> implements LiveSt
     b.on('producers', (producers) => this.emit('producers', { streamId, session: b.session, state: b.state, producers }));
     b.on('reconnecting', ({ graceMs }) => {
       this.#logger.warn({ streamId, graceMs }, 'broadcaster dropped; waiting for them to come back');
-      this.emit('reconnecting', { streamId, graceMs });
+      this.emit('reconnecting', { streamId, broadcastId: b.id, graceMs });
     });
     b.on('receiverslost', (receivers) => {
       this.#logger.warn({ streamId, viewers: receivers.length }, 'a worker carrying viewers died; telling them to reconnect');
@@ -202,7 +205,7 @@ export class Broadcasts extends EventEmitter<BroadcastsEvents> implements LiveSt
       // The stream may have been deleted: setStatus on a missing row does nothing.
       this.#streams.setStatus(streamId, 'ended');
       this.#logger.info({ streamId, reason }, 'broadcast ended');
-      this.emit('ended', { streamId, reason });
+      this.emit('ended', { streamId, broadcastId: b.id, reason });
     });
   }
 }

@@ -209,15 +209,19 @@ export class SignalingServer {
     broadcasts.on('producers', (e) => this.io.to(streamRoom(e.streamId)).emit('broadcast:producers', e));
     broadcasts.on('reconnecting', (e) => this.io.to(streamRoom(e.streamId)).emit('broadcast:reconnecting', e));
     broadcasts.on('ended', (e) => this.io.to(streamRoom(e.streamId)).emit('broadcast:ended', e));
+    // The stream's metadata or status changed (live, ended): its pages show it without fetching again.
+    const statusChanged = ({ streamId }: { streamId: string }) => {
+      const stream = services.streams.byId(streamId);
+      if (stream) this.io.to(streamRoom(streamId)).emit('stream:updated', { stream: streamInfo(stream) });
+    };
+    broadcasts.on('started', statusChanged);
+    broadcasts.on('ended', statusChanged);
     // A peer's id is its socket's id, and every socket is in the room of its own id.
     broadcasts.on('receiverslost', ({ receivers }) => {
       for (const r of receivers) this.io.to(r.peerId).emit('transport:closed', { transportId: r.transportId });
     });
     broadcasts.on('viewers', (e) => this.#viewerCounts.push(e.streamId, e.count));
-    broadcasts.on('updated', ({ streamId }) => {
-      const stream = services.streams.byId(streamId);
-      if (stream) this.io.to(streamRoom(streamId)).emit('stream:updated', { stream: streamInfo(stream) });
-    });
+    broadcasts.on('updated', statusChanged);
   }
 }
 

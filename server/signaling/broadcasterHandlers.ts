@@ -37,6 +37,7 @@ export const broadcasterHandlers: Handlers = {
       routerRtpCapabilities: pool.rtpCapabilities as unknown as Record<string, unknown>,
       resumed,
       resumeKey: broadcast.resumeKey,
+      broadcastId: broadcast.id,
     };
   },
 

@@ -133,11 +133,16 @@ describe('signaling: a broadcast and its audience', () => {
     // Ending the broadcast tells the room and closes the router.
     const v3 = await sock();
     await v3.request('viewer:join', { streamId: st.id });
-    const ended = new Promise<{ reason: string }>((r) => v3.once('broadcast:ended', r));
+    const ended = new Promise<{ reason: string; broadcastId: string }>((r) => v3.once('broadcast:ended', r));
+    const statusPushed = new Promise<{ stream: { status: string } }>((r) => v3.once('stream:updated', r));
+    // Answered once the end is over: the router is closed and the status ended by then, without waiting.
     expect(await pub.request('broadcast:stop', {})).toMatchObject({ ok: true });
-    expect((await ended).reason).toMatch(/ended/);
     expect(broadcast.router.closed).toBe(true);
     expect((await s.api('GET', `/api/streams/${st.id}`)).body.status).toBe('ended');
+    expect((await ended).reason).toMatch(/ended/);
+    // The end names the broadcast the publisher's start was answered with, and the new status is pushed.
+    expect((await ended).broadcastId).toBe(broadcast.id);
+    expect((await statusPushed).stream.status).toBe('ended');
   });
 
   it('waits for a dropped broadcaster, then ends the broadcast after the grace period', async () => {
