@@ -257,3 +257,24 @@ describe('publisher path: broadcast:start → transport:create send → transpor
     expect(result.failures).toEqual([]);
   }, 300_000);
 });
+
+describe('a request that arrives with the disconnect', () => {
+  it('is not counted: a viewer:join sent in the same tick as the goodbye or the cut leaves no viewer in the audience', async () => {
+    const streamId = await newStream();
+    const owner = await connect(s.url, tokenOf(streamId));
+    await goLive(owner, streamId);
+    for (let i = 0; i < 40; i++) {
+      const c = await connect(s.url);
+      // The request, then the goodbye (or the connection cut) in the same tick: the server may read both from
+      // one chunk, and then runs its disconnect handler before the request's handler (a microtask later).
+      c.emit('viewer:join', { streamId }, () => undefined);
+      if (i % 2) c.io.engine.close();
+      else c.disconnect();
+      await goneOnServer(c.id);
+    }
+    expect(await settled(() => viewerCountProblems(s, streamId, 0), 2000)).toEqual([]);
+    expect(await seatProblems(s, streamId, CAP)).toEqual([]);
+    await owner.request('broadcast:stop', {});
+    owner.disconnect();
+  });
+});
