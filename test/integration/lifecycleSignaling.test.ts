@@ -139,6 +139,8 @@ describe('publisher path: broadcast:start → transport:create send → transpor
     /** A previous connection of the owner, dropped: the broadcast waits for it (resume variant). */
     resumeKey?: string;
     other?: TestSocket;
+    /** The connection that published before (still connected when its worker died). */
+    previous?: TestSocket;
     /** The answer to the fault's own request (a stop, a second start). */
     faultAck?: Promise<unknown>;
   }
@@ -217,6 +219,7 @@ describe('publisher path: broadcast:start → transport:create send → transpor
     for (const c of [ctx.publisher, ctx.other]) if (c?.connected) await ack(c.request('broadcast:stop', {}));
     ctx.publisher?.disconnect();
     ctx.other?.disconnect();
+    ctx.previous?.disconnect();
     await s.broadcasts.endBroadcast(ctx.streamId, 'test over');
   };
 
@@ -254,6 +257,31 @@ describe('publisher path: broadcast:start → transport:create send → transpor
     });
     console.log(`lifecycle: resume path: ${result.points.length} await points (${describePoints(result)}), ${result.runs} fault runs, ${result.failures.length} problems`);
     expect(result.points.length).toBeGreaterThanOrEqual(2);
+    expect(result.failures).toEqual([]);
+  }, 300_000);
+
+  it('the same for a resume onto a new router (the worker died under the broadcast; the resume waits for its replacement)', async () => {
+    const result = await sweep<Ctx>(s, gate, {
+      name: 'publisher (resume after a worker death)',
+      async setup() {
+        const streamId = await newStream();
+        const previous = await connect(s.url, tokenOf(streamId));
+        const live = await goLive(previous, streamId);
+        const worker = s.pool.workers()[0]!;
+        const replaced = new Promise((r) => s.pool.once('workerreplaced', r));
+        process.kill(worker.pid, 'SIGKILL');
+        await until('the broadcast to wait for its publisher', () => s.broadcasts.get(streamId)?.state === 'reconnecting', 5000);
+        await replaced;
+        return { streamId, previous, resumeKey: live.start.resumeKey };
+      },
+      run: startPath,
+      faults,
+      check,
+      teardown,
+      quietMs: GRACE_MS + 3000,
+    });
+    console.log(`lifecycle: resume after a worker death: ${result.points.length} await points (${describePoints(result)}), ${result.runs} fault runs, ${result.failures.length} problems`);
+    expect(result.points.map((p) => p.kind)).toContain('worker.createRouter');
     expect(result.failures).toEqual([]);
   }, 300_000);
 });
