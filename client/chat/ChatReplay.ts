@@ -44,7 +44,7 @@ export class ChatReplay {
     root.replaceChildren(this.element);
     root.hidden = false;
     const sync = () => this.showUntil(replayMoment(times, video.currentTime));
-    for (const e of ['timeupdate', 'seeked', 'loadedmetadata']) video.addEventListener(e, sync);
+    for (const e of ['timeupdate', 'seeking', 'seeked', 'loadedmetadata']) video.addEventListener(e, sync);
     sync();
   }
 
