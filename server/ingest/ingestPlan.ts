@@ -105,7 +105,9 @@ export function ingestOutputArgs(plan: IngestPlan, targets: { video?: RtpTarget;
           ['-c:v', 'copy', '-bsf:v', 'h264_mp4toannexb']
         : [
             '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p',
-            '-bf', '0', '-force_key_frames', 'expr:gte(t,n_forced*1)',
+            // passthrough: one output frame per input frame (the RTP muxer's default would duplicate frames to a
+            // constant rate when the input's millisecond timestamps jitter).
+            '-bf', '0', '-fps_mode', 'passthrough', '-force_key_frames', 'expr:gte(t,n_forced*1)',
             '-b:v', `${transcodeBitrateKbps(plan.video.height)}k`, '-maxrate', `${transcodeBitrateKbps(plan.video.height)}k`,
             '-bufsize', `${transcodeBitrateKbps(plan.video.height)}k`,
           ];

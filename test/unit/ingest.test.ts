@@ -45,7 +45,7 @@ describe('copy or transcode', () => {
     const transcoded = ingestOutputArgs({ video: { mode: 'transcode', reason: 'B-frames', height: 720 }, audio: { mode: 'transcode' } }, targets);
     expect(transcoded.output).toBe('rtp://127.0.0.1:40002?rtcpport=40003&pkt_size=1200');
     expect(transcoded.outputOptions.join(' ')).toBe(
-      '-map 0:v:0 -c:v libx264 -preset ultrafast -tune zerolatency -profile:v baseline -pix_fmt yuv420p -bf 0 ' +
+      '-map 0:v:0 -c:v libx264 -preset ultrafast -tune zerolatency -profile:v baseline -pix_fmt yuv420p -bf 0 -fps_mode passthrough ' +
         '-force_key_frames expr:gte(t,n_forced*1) -b:v 3000k -maxrate 3000k -bufsize 3000k ' +
         '-payload_type 102 -ssrc 1111 -f rtp rtp://127.0.0.1:40000?rtcpport=40001&pkt_size=1200 ' +
         '-map 0:a:0 -c:a libopus -ar 48000 -ac 2 -b:a 128k -application lowdelay -payload_type 100 -ssrc 2222 -f rtp',
@@ -103,5 +103,35 @@ describe('FLV probe', () => {
     for (let i = 0; i < 13 && !decided; i++) decided = probe.add(videoPacket(i === 0 ? 3 : 4, i * 33, 0));
     expect(decided).toBe(true);
     expect(probe.facts.video?.reordered).toBe(false);
+  });
+});
+
+describe('SRT stream ids and the TS probe', () => {
+  it('takes the key, the access-control form (r=, live/ prefix, m=publish), percent-encoded or not; refuses receivers', async () => {
+    const { keyOfStreamId } = await import('../../server/ingest/srt/srtStreamId.js');
+    expect(keyOfStreamId('sk_abc')).toBe('sk_abc');
+    expect(keyOfStreamId('#!::r=sk_abc,m=publish')).toBe('sk_abc');
+    expect(keyOfStreamId('#!::m=publish,r=live/sk_abc')).toBe('sk_abc');
+    expect(keyOfStreamId(encodeURIComponent('#!::r=live/sk_abc,m=publish'))).toBe('sk_abc');
+    expect(keyOfStreamId('#!::r=sk_abc,m=request')).toBeNull();
+    expect(keyOfStreamId('#!::m=publish')).toBeNull();
+    expect(keyOfStreamId('')).toBeNull();
+    expect(keyOfStreamId('%E0%A4%A')).toBeNull();
+  });
+
+  it('reads codecs, profile, size and B-frames from ffprobe\'s report', async () => {
+    const { factsFromProbe } = await import('../../server/ingest/srt/tsProbe.js');
+    const streams = [
+      { index: 0, codec_type: 'video', codec_name: 'h264', profile: 'Main', level: 31, width: 1280, height: 720 },
+      { index: 1, codec_type: 'audio', codec_name: 'aac' },
+    ];
+    const packets = (pts: number[]) => pts.map((p) => ({ stream_index: 0, pts: p, dts: p }));
+    expect(factsFromProbe({ streams, packets: packets([0, 3000, 6000]) })).toEqual({
+      audio: { codec: 'aac' },
+      video: { codec: 'h264', reordered: false, profileIdc: 77, constraintFlags: 0x40, levelIdc: 31, width: 1280, height: 720 },
+    });
+    expect(factsFromProbe({ streams, packets: packets([0, 9000, 3000, 6000]) }).video?.reordered).toBe(true);
+    expect(factsFromProbe({ streams, packets: [] }).video?.reordered).toBeUndefined();
+    expect(() => factsFromProbe({ streams: 'nope' })).toThrow();
   });
 });

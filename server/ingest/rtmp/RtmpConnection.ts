@@ -226,7 +226,7 @@ export class RtmpConnection {
         lease: this.#lease!,
         resumed: this.#resumed,
         plan,
-        input: { url: pipe.url, options: ['-f', 'flv', '-fflags', '+nobuffer', '-analyzeduration', '1000000'], pipe },
+        input: { url: pipe.url, options: ['-f', 'flv', '-analyzeduration', '1000000'], pipe },
         logger: this.#log,
         stopTimeoutMs: this.#deps.stopTimeoutMs,
       });

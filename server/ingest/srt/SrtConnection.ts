@@ -165,7 +165,7 @@ export class SrtConnection {
         lease: this.#lease!,
         resumed: this.#resumed,
         plan,
-        input: { url: pipe.url, options: ['-f', 'mpegts', '-fflags', '+nobuffer', '-analyzeduration', '1000000'], pipe },
+        input: { url: pipe.url, options: ['-f', 'mpegts', '-analyzeduration', '1000000'], pipe },
         logger: this.#log,
         stopTimeoutMs: this.#deps.stopTimeoutMs,
       });
