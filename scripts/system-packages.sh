@@ -21,7 +21,7 @@ MODE="${1:-start}"
 # libsrtp2 is built from source there, so it is not in this list).
 BUILD_PKGS=(g++ make python3 pkg-config ninja-build libuv1-dev libabsl-dev nlohmann-json3-dev libusrsctp-dev libssl-dev)
 RUNTIME_PKGS=(ffmpeg ca-certificates)
-TEST_PKGS=(chromium fonts-dejavu-core postgresql redis-server)
+TEST_PKGS=(chromium fonts-dejavu-core postgresql redis-server nginx libnginx-mod-rtmp)
 BACKPORTS_LIST=/etc/apt/sources.list.d/onair-bookworm-backports.list
 
 wanted=("${BUILD_PKGS[@]}" "${RUNTIME_PKGS[@]}")

@@ -37,6 +37,13 @@ import { ChatService } from './chat/ChatService.js';
 import { chatLimits } from './chat/chatLimits.js';
 import { chatRoutes } from './http/routes/chatRoutes.js';
 import { IngestServers } from './ingest/IngestServers.js';
+import { DestinationStore } from './store/DestinationStore.js';
+import { destinationRoutes } from './http/routes/destinationRoutes.js';
+import { KeySealer } from './restream/KeySealer.js';
+import { loadOrCreateRestreamSecret } from './restream/restreamSecret.js';
+import { RestreamService } from './restream/RestreamService.js';
+import { pushRestreamState } from './restream/pushRestreamState.js';
+import { RESTREAM_SETTINGS } from './restream/restreamSettings.js';
 
 export interface OnAir {
   /** http://host:port the server listens on. */
@@ -50,6 +57,8 @@ export interface OnAir {
   hls: HlsService;
   /** RTMP/SRT ingest listeners and their bound ports. */
   ingest: IngestServers;
+  /** Restreams to other platforms (server/restream). */
+  restream: RestreamService;
   db: Db;
   close(): Promise<void>;
 }
@@ -83,10 +92,12 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
     throw err;
   }
   const broadcasts = new Broadcasts({ pool, streams, logger, graceMs: config.reconnectGraceMs, maxWebrtcViewers: config.maxWebrtcViewers });
+  // Local RTP ports ffmpeg receives on: HLS bridges and restreams.
+  const rtpPorts = new PortPool(config.hls.portMin, config.hls.portMax, { shuffleStart: true });
   const hls = new HlsService({
     root: path.join(config.dataDir, 'hls'),
     recordings,
-    ports: new PortPool(config.hls.portMin, config.hls.portMax, { shuffleStart: true }),
+    ports: rtpPorts,
     enabled: config.hls.enabled,
     settings: {
       ladder: config.hls.ladder,
@@ -104,6 +115,11 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
   });
   // Every new broadcast gets its HLS bridge (and recording), which it feeds and closes at its end.
   broadcasts.addOutputFactory((streamId) => hls.output(streamId));
+  // And its restreams: one ffmpeg per enabled destination (server/restream).
+  const destinations = new DestinationStore(db);
+  const sealer = new KeySealer(loadOrCreateRestreamSecret(config.dataDir, config.restreamSecret));
+  const restream = new RestreamService({ destinations, sealer, ports: rtpPorts, settings: RESTREAM_SETTINGS, logger });
+  broadcasts.addOutputFactory((streamId) => restream.output(streamId));
   const metrics = new Metrics({
     workersAlive: () => pool.aliveCount,
     streamsLive: () => broadcasts.liveCount,
@@ -127,6 +143,8 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
     },
   };
 
+  // Set once the ingest listeners are up (after the HTTP server): the destination routes read its RTMP port.
+  let ingest: IngestServers | undefined;
   const sdpEndpoints = whipWhep({ broadcasts, pool, streams, users, tokens, logger });
   const chat = new ChatService({ store: new ChatStore(db), streams, users, tokens, limits: chatLimits(config.chatMessagesPerAddress) });
   const app = createHttpApp(services, {
@@ -134,6 +152,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
       ['/recordings', recordingRoutes(services, recordings, hls)],
       ['/media', mediaRoutes(pool)],
       ['/streams', chatRoutes(services, chat)],
+      ['/streams', destinationRoutes(services, { destinations, restream, sealer, allowPrivate: config.restreamAllowPrivate, ownRtmpPort: () => ingest?.rtmpPort ?? null })],
     ],
     mounts: [
       ...sdpEndpoints.mounts,
@@ -145,6 +164,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
   const server = http.createServer({ requireHostHeader: false }, app);
   server.on('clientError', answerClientError);
   const signaling = new SignalingServer(server, { services, broadcasts, pool, logger, chat });
+  restream.on('state', (e) => pushRestreamState(signaling.io, (id) => streams.byId(id)?.ownerId, e));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -160,7 +180,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
     throw err.code === 'EADDRINUSE' ? new Error(`port ${config.port} is in use: set PORT to a free port`) : err;
   });
   // RTMP/SRT publishers: ordinary broadcast publishers (server/ingest).
-  const ingest = await IngestServers.start({ config: config.ingest, host: config.host, broadcasts, findStreamByKey: (key) => streams.byKey(key), logger }).catch((err) => {
+  ingest = await IngestServers.start({ config: config.ingest, host: config.host, broadcasts, findStreamByKey: (key) => streams.byKey(key), logger }).catch((err) => {
     server.close();
     pool.close();
     db.close();
@@ -176,9 +196,10 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
       logger.info('shutting down');
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       await broadcasts.endAll('the server is shutting down');
-      await ingest.close();
+      await ingest?.close();
       sdpEndpoints.close();
       await hls.close();
+      await restream.close();
       // socket.io's close waits for the HTTP server to close, which waits for every connection: a request
       // still being received (a slow or endless body) would hold it forever.
       const signalingClosed = signaling.close();
@@ -190,5 +211,5 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
       logger.info('stopped');
     })());
 
-  return { url, port, services, pool, broadcasts, signaling, chat, hls, ingest, db, close };
+  return { url, port, services, pool, broadcasts, signaling, chat, hls, ingest: ingest!, restream, db, close };
 }

@@ -58,7 +58,12 @@ export const destinationUrlSchema = z
   .max(512, 'the URL is too long (512 characters at most)')
   .url('not a URL')
   .superRefine((v, ctx) => {
-    const u = new URL(v);
+    let u: URL;
+    try {
+      u = new URL(v);
+    } catch {
+      return; // reported by .url()
+    }
     if (u.protocol !== 'rtmp:' && u.protocol !== 'rtmps:') ctx.addIssue({ code: 'custom', message: 'only rtmp:// and rtmps:// URLs are accepted' });
     else if (!u.hostname) ctx.addIssue({ code: 'custom', message: 'the URL has no host' });
     else if (u.username || u.password) ctx.addIssue({ code: 'custom', message: 'credentials belong in the stream key, not in the URL' });

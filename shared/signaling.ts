@@ -12,6 +12,7 @@ import type { StreamStatus, Visibility } from './api.js';
 import type { ChatRequestResults, ChatServerEvents } from './chat.js';
 import type { ErrorCode, ErrorReason } from './errors.js';
 import type { requestSchemas } from './signalingSchemas.js';
+import type { RestreamStateEvent } from './restream.js';
 
 
 export const SOURCES = ['camera', 'microphone', 'screen', 'screen-audio', 'composite', 'whip'] as const;
@@ -113,6 +114,8 @@ export interface ServerEvents extends ChatServerEvents {
    * create a new one (`transport:create`) and consume the producers again. Only for this socket's transports.
    */
   'transport:closed': (e: { transportId: string }) => void;
+  /** A restream destination's state changed (server/restream): only to the stream's owner and admins. */
+  'restream:state': (e: RestreamStateEvent) => void;
 }
 
 export type ClientEvents = {

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { DEFAULTS } from './defaults.js';
 import { parseLadder } from '../hls/ladder.js';
 import { INGEST_ENV, toIngestConfig, type IngestConfig } from '../ingest/ingestConfig.js';
+import { RESTREAM_ENV, toRestreamConfig, type RestreamConfig } from '../restream/restreamConfig.js';
 
 const port = (name: string) =>
   z.coerce
@@ -77,9 +78,10 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS).default(DEFAULTS.logLevel),
   MEDIASOUP_WORKER_BIN: z.string().min(1).optional(),
   ...INGEST_ENV,
+  ...RESTREAM_ENV,
 });
 
-export interface Config {
+export interface Config extends RestreamConfig {
   host: string;
   port: number;
   dataDir: string;
@@ -167,12 +169,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     workerBin: e.MEDIASOUP_WORKER_BIN,
     ingest: toIngestConfig(e),
+    ...toRestreamConfig(e),
     accessTokenTtlSeconds: DEFAULTS.accessTokenTtlSeconds,
     viewerTokenTtlSeconds: DEFAULTS.viewerTokenTtlSeconds,
   };
 }
 
-const SECRET_KEYS: ReadonlySet<keyof Config> = new Set(['jwtSecret', 'adminPassword']);
+const SECRET_KEYS: ReadonlySet<keyof Config> = new Set(['jwtSecret', 'adminPassword', 'restreamSecret']);
 
 /** The configuration with secrets masked, for the start-up log. */
 export function describeConfig(config: Config): Record<string, unknown> {

@@ -1,0 +1,71 @@
+/**
+ * Consumes one producer through a mediasoup PlainTransport that sends RTP to a local port pair ffmpeg reads
+ * (the same path as the HLS bridge's). What it creates is pushed into `held` as soon as it exists, so an owner
+ * abandoning a start half-way (`checkOpen` throws) closes exactly what was made. The consumer starts paused:
+ * the owner resumes it once ffmpeg listens.
+ */
+import type { types } from 'mediasoup';
+import type { PortPool } from '../hls/PortPool.js';
+import type { RtpInput } from '../hls/rtpSdp.js';
+
+export interface HeldMedia {
+  transports: types.PlainTransport[];
+  consumers: types.Consumer[];
+  ports: number[];
+}
+
+export async function plainConsume(
+  router: types.Router,
+  producer: types.Producer,
+  ports: PortPool,
+  held: HeldMedia,
+  checkOpen: () => void,
+): Promise<{ consumer: types.Consumer; input: RtpInput }> {
+  const port = await ports.take();
+  held.ports.push(port);
+  checkOpen();
+  const transport = await router.createPlainTransport({ listenIp: { ip: '127.0.0.1' }, rtcpMux: false, comedia: false });
+  held.transports.push(transport);
+  checkOpen();
+  await transport.connect({ ip: '127.0.0.1', port, rtcpPort: port + 1 });
+  checkOpen();
+  const codec = producer.rtpParameters.codecs[0]!;
+  const mime = codec.mimeType.toLowerCase();
+  const caps = router.rtpCapabilities.codecs ?? [];
+  const cap =
+    caps.find((c) => c.mimeType.toLowerCase() === mime && (mime !== 'video/h264' || c.parameters?.['profile-level-id'] === codec.parameters?.['profile-level-id'])) ??
+    caps.find((c) => c.mimeType.toLowerCase() === mime);
+  if (!cap) throw new Error(`the router has no ${codec.mimeType}`);
+  // Only the producer's codec, without RTX, so ffmpeg's SDP stays trivial.
+  const rtpCapabilities: types.RtpCapabilities = {
+    codecs: [{ ...cap, rtcpFeedback: producer.kind === 'video' ? [{ type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }] : [] }],
+    headerExtensions: [],
+  };
+  const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities, paused: true });
+  held.consumers.push(consumer);
+  checkOpen();
+  if (consumer.type === 'simulcast') await consumer.setPreferredLayers({ spatialLayer: 3, temporalLayer: 2 });
+  checkOpen();
+  const c = consumer.rtpParameters.codecs[0]!;
+  return {
+    consumer,
+    input: {
+      kind: producer.kind,
+      port,
+      payloadType: c.payloadType,
+      codec: c.mimeType.split('/')[1]!,
+      clockRate: c.clockRate,
+      channels: c.channels,
+      parameters: c.parameters as Record<string, unknown> | undefined,
+    },
+  };
+}
+
+/** Closes what a start made and gives its ports back (only once ffmpeg, which holds them, is gone). */
+export function releaseHeld(held: HeldMedia, ports: PortPool): void {
+  for (const t of held.transports) t.close();
+  held.transports = [];
+  held.consumers = [];
+  for (const p of held.ports) ports.give(p);
+  held.ports = [];
+}

@@ -1,0 +1,234 @@
+/**
+ * Restream with real tools: a real OnAir (mediasoup, ffmpeg) pushes a broadcast fed by real RTP (ffmpeg test
+ * pattern + tone) to Debian's nginx with libnginx-mod-rtmp, started by the test on loopback ports
+ * (ONAIR_RESTREAM_ALLOW_PRIVATE=1); ffprobe reads what nginx recorded.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { types } from 'mediasoup';
+import { io as connect, type Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { destinationListSchema, type RestreamStateEvent } from '../../shared/restream.js';
+import type { PublisherLease } from '../../server/live/Broadcast.js';
+import { freePort, startNginxRtmp, type NginxRtmp } from '../helpers/nginxRtmp.js';
+import { startRtpSource } from '../helpers/rtpSource.js';
+import { startTestServer, type TestServer } from '../helpers/testServer.js';
+import { until } from '../helpers/until.js';
+
+let s: TestServer;
+let ann: string;
+const nginxes: NginxRtmp[] = [];
+
+beforeAll(async () => {
+  s = await startTestServer({ ONAIR_RESTREAM_ALLOW_PRIVATE: '1', ONAIR_HLS: 'off' });
+  ann = await s.broadcaster('ann');
+}, 60_000);
+afterAll(async () => {
+  await s?.close();
+  await Promise.all(nginxes.map((n) => n.stop()));
+});
+
+const newStream = async (title: string): Promise<string> => (await s.api('POST', '/api/streams', { token: ann, body: { title } })).body.id as string;
+const addDestination = async (streamId: string, url: string, streamKey: string) => {
+  const r = await s.api('POST', `/api/streams/${streamId}/destinations`, { token: ann, body: { url, streamKey } });
+  expect(r.status, JSON.stringify(r.body)).toBe(201);
+  return r.body as { id: string; streamKeyHint: string };
+};
+const statusOf = async (streamId: string, id: string) => {
+  const r = await s.api('GET', `/api/streams/${streamId}/destinations`, { token: ann });
+  expect(r.status).toBe(200);
+  return destinationListSchema.parse(r.body).destinations.find((d) => d.id === id)!.status;
+};
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** What ffprobe reads in a recording: codec per stream type, duration, and any decode error. */
+function probe(file: string): { video: string | undefined; audio: string | undefined; duration: number; errors: string } {
+  const r = spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name:format=duration', '-of', 'json', file], { encoding: 'utf8' });
+  const j = JSON.parse(r.stdout) as { streams: { codec_type: string; codec_name: string }[]; format: { duration?: string } };
+  return {
+    video: j.streams.find((x) => x.codec_type === 'video')?.codec_name,
+    audio: j.streams.find((x) => x.codec_type === 'audio')?.codec_name,
+    duration: Number(j.format.duration ?? 0),
+    errors: r.stderr.trim(),
+  };
+}
+
+/** Reads every packet of a file: a cut FLV (no clean end) shows as errors here. */
+const decodeErrors = (file: string) => spawnSync('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-'], { encoding: 'utf8' }).stderr.trim();
+
+/** An H.264 publisher (ffmpeg libx264 baseline → RTP) with Opus audio, like a browser sending H.264. */
+async function startH264Source(lease: PublisherLease): Promise<{ stop(): void }> {
+  const router = lease.broadcast.router;
+  const plain = () => router.createPlainTransport({ listenIp: { ip: '127.0.0.1' }, rtcpMux: false, comedia: true });
+  const vt = await plain();
+  const at = await plain();
+  const video = await vt.produce({
+    kind: 'video',
+    rtpParameters: {
+      codecs: [{ mimeType: 'video/H264', payloadType: 102, clockRate: 90000, parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f' }, rtcpFeedback: [{ type: 'nack', parameter: 'pli' }] }],
+      encodings: [{ ssrc: 44444444 }],
+    },
+    appData: { source: 'whip', height: 360 },
+  });
+  const audio = await at.produce({
+    kind: 'audio',
+    rtpParameters: { codecs: [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2 }], encodings: [{ ssrc: 55555555 }] },
+    appData: { source: 'whip' },
+  });
+  const url = (t: types.PlainTransport) => `rtp://127.0.0.1:${t.tuple.localPort}?rtcpport=${t.rtcpTuple!.localPort}&pkt_size=1200`;
+  const ffmpeg: ChildProcess = spawn(
+    'ffmpeg',
+    [
+      '-hide_banner', '-loglevel', 'error', '-re',
+      '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30',
+      '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+      '-map', '0:v', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p', '-g', '30', '-b:v', '800k',
+      '-ssrc', '44444444', '-payload_type', '102', '-f', 'rtp', url(vt),
+      '-map', '1:a', '-c:a', 'libopus', '-ac', '2', '-b:a', '64k',
+      '-ssrc', '55555555', '-payload_type', '100', '-f', 'rtp', url(at),
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  lease.broadcast.addProducer(lease, audio, 'whip');
+  lease.broadcast.addProducer(lease, video, 'whip');
+  return {
+    stop() {
+      ffmpeg.kill('SIGKILL');
+      vt.close();
+      at.close();
+    },
+  };
+}
+
+describe('restream to a real RTMP server (nginx-rtmp)', () => {
+  it('transcodes a VP8 broadcast to H.264 + AAC; a refusing destination is retried and goes live when it comes back, without disturbing the other; the end leaves complete recordings and no ffmpeg', async () => {
+    const good = await startNginxRtmp(await freePort());
+    nginxes.push(good);
+    const latePort = await freePort();
+    const streamId = await newStream('restream VP8');
+    const a = await addDestination(streamId, good.url, 'vp8-show-key-0001');
+    const b = await addDestination(streamId, `rtmp://127.0.0.1:${latePort}/live`, 'late-show-key-0002');
+    expect(a.streamKeyHint).toBe('••••0001');
+
+    // The owner's socket hears the states (a viewer's would not).
+    const events: RestreamStateEvent[] = [];
+    const sock: Socket = connect(s.url, { transports: ['websocket'], auth: { token: ann } });
+    sock.on('restream:state', (e: RestreamStateEvent) => events.push(e));
+
+    const { lease } = await s.broadcasts.start(streamId, 'test-publisher');
+    const src = await startRtpSource(lease, { width: 640, height: 360 });
+    try {
+      // The owner watching its own stream (as the studio's preview does) is in the stream's room.
+      const joined = (await sock.timeout(5000).emitWithAck('viewer:join', { streamId })) as { ok: boolean };
+      expect(joined.ok).toBe(true);
+      await until('destination A live', async () => (await statusOf(streamId, a.id)).state === 'live', 30_000);
+      const failing = await until('destination B failing', async () => {
+        const st = await statusOf(streamId, b.id);
+        return st.state === 'retrying' && st;
+      }, 30_000);
+      expect(failing.reason).toMatch(/refused|Connection|Error/i);
+      expect((await statusOf(streamId, a.id)).state).toBe('live');
+
+      // B's server comes back: the next attempt goes live.
+      const late = await startNginxRtmp(latePort);
+      nginxes.push(late);
+      const live = await until('destination B live', async () => {
+        const st = await statusOf(streamId, b.id);
+        return st.state === 'live' && st;
+      }, 60_000);
+      expect(live.video).toBe('transcode');
+      expect(live.failures).toBeGreaterThanOrEqual(1);
+      await until('a few seconds recorded by B', () => fs.existsSync(path.join(late.recordings, 'late-show-key-0002.flv')) && fs.statSync(path.join(late.recordings, 'late-show-key-0002.flv')).size > 300_000, 30_000);
+      expect(events.some((e) => e.destinationId === b.id && e.status.state === 'retrying')).toBe(true);
+      expect(events.some((e) => e.destinationId === b.id && e.status.state === 'live')).toBe(true);
+
+      const pids = s.restream.pids();
+      expect(pids).toHaveLength(2);
+      await s.broadcasts.endBroadcast(streamId, 'test over');
+      expect(s.restream.pids()).toEqual([]);
+      for (const pid of pids) expect(alive(pid)).toBe(false);
+    } finally {
+      sock.close();
+      src.stop();
+    }
+    for (const [n, key] of [[good, 'vp8-show-key-0001'], [nginxes[1]!, 'late-show-key-0002']] as const) {
+      const file = path.join(n.recordings, `${key}.flv`);
+      const p = probe(file);
+      expect(p).toMatchObject({ video: 'h264', audio: 'aac', errors: '' });
+      expect(p.duration).toBeGreaterThan(1);
+      expect(decodeErrors(file)).toBe('');
+    }
+    expect((await statusOf(streamId, a.id)).state).toBe('idle');
+  }, 180_000);
+
+  it('copies an H.264 broadcast (no re-encode) and encodes its Opus to AAC', async () => {
+    const n = await startNginxRtmp(await freePort());
+    nginxes.push(n);
+    const streamId = await newStream('restream H264');
+    const d = await addDestination(streamId, n.url, 'h264-show-key-0003');
+    const { lease } = await s.broadcasts.start(streamId, 'test-publisher');
+    const src = await startH264Source(lease);
+    const file = path.join(n.recordings, 'h264-show-key-0003.flv');
+    try {
+      const st = await until('live', async () => {
+        const x = await statusOf(streamId, d.id);
+        return x.state === 'live' && x;
+      }, 30_000);
+      expect(st.video).toBe('copy');
+      await until('a few seconds recorded', () => fs.existsSync(file) && fs.statSync(file).size > 200_000, 30_000);
+      await s.broadcasts.endBroadcast(streamId, 'test over');
+    } finally {
+      src.stop();
+    }
+    const p = probe(file);
+    expect(p).toMatchObject({ video: 'h264', audio: 'aac', errors: '' });
+    expect(decodeErrors(file)).toBe('');
+    expect(s.restream.pids()).toEqual([]);
+  }, 120_000);
+});
+
+describe('destinations API', () => {
+  it('refuses other schemes, credentials, OnAir itself, other users; never returns the key; deletes', async () => {
+    const streamId = await newStream('api');
+    const post = (body: unknown, token = ann) => s.api('POST', `/api/streams/${streamId}/destinations`, { token, body });
+    for (const url of ['http://example.com/live', 'srt://example.com:9000', 'file:///etc/passwd', 'rtmp://user:pw@example.com/live', 'rtmp://example.com/live?x=1', 'not a url']) {
+      const r = await post({ url, streamKey: 'abc' });
+      expect(r.status, url).toBe(400);
+    }
+    expect((await post({ url: 'rtmp://example.com/live', streamKey: 'has space' })).status).toBe(400);
+    expect((await post({ url: 'rtmp://example.com/live', streamKey: 'k', extra: 1 })).status).toBe(400);
+    // OnAir's own RTMP ingest, by address and by the name the request used.
+    const own = await post({ url: `rtmp://127.0.0.1:${s.ingest.rtmpPort}/live`, streamKey: 'loop' });
+    expect(own.status).toBe(400);
+    expect(own.body.message).toMatch(/OnAir/);
+    expect((await post({ url: 'rtmp://no-such-host.invalid/live', streamKey: 'k' })).status).toBe(400);
+
+    const ok = await post({ url: 'rtmp://127.0.0.1:1/live/', streamKey: 'secret-key-abcdefgh', name: 'Twitch' });
+    expect(ok.status).toBe(201);
+    expect(ok.body).toMatchObject({ name: 'Twitch', url: 'rtmp://127.0.0.1:1/live', streamKeyHint: '••••efgh', enabled: true, status: { state: 'idle' } });
+    const list = await s.api('GET', `/api/streams/${streamId}/destinations`, { token: ann });
+    expect(JSON.stringify(list.body)).not.toContain('secret-key-abcdefgh');
+    // Not in the database in clear either.
+    const row = s.db.prepare('SELECT * FROM restream_destinations WHERE id = ?').get(ok.body.id);
+    expect(JSON.stringify(row)).not.toContain('secret-key-abcdefgh');
+
+    const bob = await s.broadcaster('bob');
+    expect((await post({ url: 'rtmp://127.0.0.1:1/live', streamKey: 'k' }, bob)).status).toBe(403);
+    expect((await s.api('GET', `/api/streams/${streamId}/destinations`, { token: bob })).status).toBe(403);
+    expect((await s.api('GET', `/api/streams/${streamId}/destinations`)).status).toBe(401);
+    expect((await s.api('DELETE', `/api/streams/${streamId}/destinations/${ok.body.id}`, { token: bob })).status).toBe(403);
+    const admin = await s.login();
+    expect((await s.api('GET', `/api/streams/${streamId}/destinations`, { token: admin })).body.destinations).toHaveLength(1);
+    expect((await s.api('DELETE', `/api/streams/${streamId}/destinations/${ok.body.id}`, { token: ann })).status).toBe(204);
+    expect((await s.api('DELETE', `/api/streams/${streamId}/destinations/${ok.body.id}`, { token: ann })).status).toBe(404);
+    expect((await s.api('GET', `/api/streams/${streamId}/destinations`, { token: ann })).body.destinations).toEqual([]);
+  }, 60_000);
+});
