@@ -194,16 +194,27 @@ test('two viewers and the owner chat; each moderation action works; the recordin
     // The video position at which a message was sent (the replay's own clock: start + lead-in + position).
     const zero = replayMoment(recording, 0);
     const offset = (text: string) => (sentAt.get(text)! - zero) / 1000;
-    /** Seeks, then expects exactly the messages sent up to the moment the video shows, in order. */
+    /**
+     * Seeks, then expects exactly the messages sent up to the moment the video shows, in order. The position is
+     * read as the replay reads it (currentTime moves at once on a seek, whether or not the media there has
+     * loaded; hls.js may nudge it later, so the check is repeated until both agree).
+     */
     const expectInStepAt = async (target: number) => {
       await video.evaluate((v: HTMLVideoElement, to: number) => (v.currentTime = to), target);
-      // Done seeking (the replay follows 'seeked'); hls.js may first fetch the segment there.
-      await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.seeking), { timeout: MEDIA_TIMEOUT }).toBe(false);
-      const position = await video.evaluate((v: HTMLVideoElement) => v.currentTime);
-      const upTo = replayMoment(recording, position);
-      const expected = [...sentAt].filter(([, at]) => at <= upTo).map(([text]) => text);
-      await expect(messages(vod).getByTestId('chat-text')).toHaveText(expected);
-      return expected;
+      let shown: string[] = [];
+      await expect
+        .poll(
+          async () => {
+            const position = await video.evaluate((v: HTMLVideoElement) => v.currentTime);
+            const upTo = replayMoment(recording, position);
+            const expected = [...sentAt].filter(([, at]) => at <= upTo).map(([text]) => text);
+            shown = await messages(vod).getByTestId('chat-text').allTextContents();
+            return JSON.stringify(shown) === JSON.stringify(expected) ? 'in step' : `at ${position} s: ${shown.length} shown, ${expected.length} sent by then`;
+          },
+          { timeout: MEDIA_TIMEOUT },
+        )
+        .toBe('in step');
+      return shown;
     };
     // The end: every message kept, none deleted, in order, as text, the owner's marked.
     expect(await expectInStepAt(offset('Ann still talks') + 0.5)).toEqual([...sentAt.keys()]);
