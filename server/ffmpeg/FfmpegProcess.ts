@@ -15,8 +15,15 @@
  * - `kill()` is SIGKILL at once, for a run whose output no longer matters.
  * - `exited` resolves exactly once, when the process is gone and its output pipes are closed (or when it
  *   could not be spawned at all).
+ * - `spawnPiped()` is for outputs that go to extra pipes (fd 3, 4, …: the LL-HLS ladder's fMP4), which
+ *   fluent-ffmpeg cannot open: it spawns Debian's ffmpeg directly (argument array, no shell), hands the
+ *   pipes to the owner as `outputs` (read them from the start: ffmpeg blocks on a full pipe), and resolves
+ *   `exited` on the child's 'close', i.e. only once every pipe has been read to its end, so the owner has
+ *   seen the last bytes (the last fragment a SIGINT flushes) before it learns of the exit. Same signals,
+ *   same single owner.
  */
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
 import type { Logger } from '../log/logger.js';
 
@@ -26,6 +33,15 @@ export interface FfmpegCommandSpec {
   inputOptions: readonly string[];
   outputOptions: readonly string[];
   output: string;
+}
+
+/** A direct spawn with extra output pipes (see spawnPiped). */
+export interface PipedSpec {
+  args: readonly string[];
+  /** Output pipes after stderr: fd 3, 4, … */
+  pipes: number;
+  /** The program; 'ffmpeg' (from PATH) unless a test says otherwise. */
+  command?: string;
 }
 
 export interface FfmpegExit {
@@ -52,6 +68,8 @@ export class FfmpegProcess {
   readonly name: string;
   /** Resolves once, when ffmpeg is gone. */
   readonly exited: Promise<FfmpegExit>;
+  /** `spawnPiped` only: the readable end of each extra output pipe (fd 3, 4, …), in order. */
+  readonly outputs: Readable[] = [];
   readonly #stopTimeoutMs: number;
   readonly #log: Logger;
   #child: ChildProcess | undefined;
@@ -61,10 +79,14 @@ export class FfmpegProcess {
   #requested = false;
   #stopping: Promise<FfmpegExit> | undefined;
 
-  private constructor(spec: FfmpegCommandSpec, opts: FfmpegProcessOptions) {
+  private constructor(spec: FfmpegCommandSpec | PipedSpec, opts: FfmpegProcessOptions) {
     this.name = opts.name;
     this.#stopTimeoutMs = opts.stopTimeoutMs;
     this.#log = opts.logger;
+    if ('args' in spec) {
+      this.exited = this.#spawnDirect(spec, opts);
+      return;
+    }
     const command = ffmpeg()
       .input(spec.input)
       .inputOptions(...spec.inputOptions)
@@ -92,6 +114,46 @@ export class FfmpegProcess {
       if (this.#pending) this.#send(this.#pending);
     });
     command.run();
+  }
+
+  /**
+   * The direct spawn (spawnPiped): stdin ignored, stdout ignored, stderr kept (its last lines explain a
+   * failure), then `pipes` output pipes.
+   */
+  #spawnDirect(spec: PipedSpec, opts: FfmpegProcessOptions): Promise<FfmpegExit> {
+    const child = spawn(spec.command ?? 'ffmpeg', spec.args, { stdio: ['ignore', 'ignore', 'pipe', ...Array.from({ length: spec.pipes }, () => 'pipe' as const)] });
+    this.#child = child;
+    for (let i = 0; i < spec.pipes; i++) this.outputs.push(child.stdio[3 + i] as Readable);
+    let stderr = '';
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-4000);
+    });
+    return new Promise<FfmpegExit>((resolve) => {
+      const finish = (error?: string) => {
+        if (this.#exit) return;
+        const exit: FfmpegExit = { code: child.exitCode, signal: child.signalCode, requested: this.#requested };
+        if (error !== undefined) exit.error = error;
+        else if (child.exitCode !== 0) {
+          const tail = stderr.trim().split('\n').slice(-4).join(' | ');
+          exit.error = `ffmpeg ${child.signalCode ? `was killed with signal ${child.signalCode}` : `exited with code ${child.exitCode}`}${tail ? `: ${tail}` : ''}`;
+        }
+        this.#exit = exit;
+        this.#log.debug({ ffmpeg: this.name, pid: child.pid, ...exit }, 'ffmpeg exited');
+        resolve(exit);
+      };
+      child.on('error', (err) => finish(err.message));
+      child.on('close', () => finish());
+      if (child.pid !== undefined) this.#log[opts.startLogLevel ?? 'info']({ ffmpeg: this.name, pid: child.pid, command: spec.args.join(' ') }, 'ffmpeg started');
+    });
+  }
+
+  /**
+   * Spawns ffmpeg with `pipes` extra output pipes (fd 3 …; see `outputs`); `args` is the whole command line
+   * after the program name. The child exists at once.
+   */
+  static spawnPiped(spec: PipedSpec, opts: FfmpegProcessOptions): FfmpegProcess {
+    return new FfmpegProcess(spec, opts);
   }
 
   /** Spawns ffmpeg (the child exists a moment later; signals sent before then are kept). */

@@ -1,7 +1,9 @@
 /**
  * The HLS output of one broadcast (a BroadcastOutput named "hls"): consumes the broadcast's top video layer
- * and its audio through mediasoup PlainTransports into ffmpeg, which writes the ladder. Its session folder is
- * also the broadcast's recording.
+ * and its audio through mediasoup PlainTransports into ffmpeg, which writes the ladder as fragmented MP4 to
+ * one pipe per rung; a LiveLadder cuts the fragments into LL-HLS parts and segments (served live from
+ * memory by hlsRoutes) and writes segments, inits and segment journals to the session folder, which is also
+ * the broadcast's recording (ordinary VOD playlists once ended).
  *
  * Lifetime: HlsService makes one per new broadcast; the broadcast pushes its media (`update`) and, at its end,
  * awaits `close()` before its router closes. The bridge owns everything it creates: its epochs (each one
@@ -10,7 +12,9 @@
  * - Nothing exists before the first video: the folder, session.json and the recording row come with the first
  *   epoch. A session without media (no master playlist, under MIN_RECORDING_SECONDS of segments) is removed
  *   at close, row and folder: never a 0 s recording.
- * - Each ffmpeg run is an epoch with its own folder; the playlists go on across epochs after a discontinuity.
+ * - Each ffmpeg run is an epoch with its own folder (its input.sdp); the packagers go on across epochs: a new
+ *   run's init segments open a discontinuity with a new EXT-X-MAP, numbering continues. The session's
+ *   ladder is fixed by its first epoch (the playlists' renditions never change mid-session).
  *   Epochs are serialised: each update queues a refresh, which compares the running epoch's router and
  *   producers with the newest media and replaces the epoch when they differ (the studio produces video, then
  *   audio: without a restart the recording would be silent; a republish; a new router after a worker died).
@@ -20,8 +24,9 @@
  *   from the newest media.
  * - `close()`: an epoch being started is abandoned at its next await (its ffmpeg killed, transports closed,
  *   ports given back: an end within the start's first 300 ms leaves nothing); the running ffmpeg gets SIGINT
- *   while media still flows (last segment, #EXT-X-ENDLIST), then its transports close; then the session is
- *   finished (manifest ended, poster, recording ready or removed). Idempotent; never rejects.
+ *   while media still flows (it flushes its last fragment, read before `exited` resolves), then its
+ *   transports close; then the packagers end (last segment written, playlists get #EXT-X-ENDLIST); then the
+ *   session is finished (manifest ended, poster, recording ready or removed). Idempotent; never rejects.
  */
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
@@ -32,12 +37,14 @@ import { FfmpegProcess, type FfmpegExit } from '../ffmpeg/FfmpegProcess.js';
 import type { BroadcastMedia, BroadcastOutput } from '../live/BroadcastOutput.js';
 import type { Logger } from '../log/logger.js';
 import type { RecordingStore } from '../store/RecordingStore.js';
-import { ffmpegArgs, type FfmpegPlan } from './ffmpegArgs.js';
-import { ladderFor } from './ladder.js';
+import { ffmpegFmp4Args } from '../llhls/ffmpegFmp4Args.js';
+import { rtpInputOptions } from './ffmpegArgs.js';
+import { ladderFor, type Rung } from './ladder.js';
+import { LiveLadder } from './LiveLadder.js';
 import type { PortPool } from './PortPool.js';
 import { rtpSdp, type RtpInput } from './rtpSdp.js';
 import { hasMedia, sessionStats, writeManifest, type SessionManifest } from './sessionFiles.js';
-import { makeThumbnail, newestSegment } from './thumbnail.js';
+import { makeThumbnail } from './thumbnail.js';
 
 export interface HlsSettings {
   ladder: number[];
@@ -50,6 +57,10 @@ export interface HlsSettings {
   restartDelayMs: number;
   /** ffmpeg ends by itself after this long without RTP (see ffmpegArgs). */
   inputTimeoutSeconds: number;
+  /** LL-HLS part duration (ffmpeg's -frag_duration); 0.2 s unless set. */
+  partSeconds?: number;
+  /** Complete segments in a live playlist (at least 7, the LL-HLS packager's floor). */
+  liveWindow?: number;
 }
 
 interface Epoch {
@@ -102,6 +113,9 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> implements Broadcas
   readonly #endings = new Set<Promise<void>>();
   #thumbTimer: NodeJS.Timeout | undefined;
   #thumbnailing: Promise<void> | undefined;
+  /** The session's ladder and packagers: made with the first epoch. */
+  #rungs: Rung[] | undefined;
+  #ladder: LiveLadder | undefined;
 
   constructor(opts: {
     dir: string;
@@ -120,7 +134,7 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> implements Broadcas
     this.#ports = opts.ports;
     this.#recordings = opts.recordings;
     this.#log = opts.logger;
-    this.manifest = { streamId: opts.streamId, sessionId: opts.sessionId, epochs: [], renditions: [], segmentSeconds: opts.settings.segmentSeconds, ended: false };
+    this.manifest = { streamId: opts.streamId, sessionId: opts.sessionId, epochs: [], renditions: [], segmentSeconds: opts.settings.segmentSeconds, ended: false, format: 'fmp4' };
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
   }
 
@@ -140,6 +154,11 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> implements Broadcas
 
   get closed(): boolean {
     return this.#abort.signal.aborted;
+  }
+
+  /** The LL-HLS packagers (once the first epoch started): what hlsRoutes serves while live. */
+  get ladder(): LiveLadder | undefined {
+    return this.#ladder;
   }
 
   update(media: BroadcastMedia): void {
@@ -162,6 +181,7 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> implements Broadcas
       await Promise.all(this.#endings);
       await this.#thumbnailing;
       if (this.#epoch) await this.#endEpoch(this.#epoch, 'stop');
+      this.#ladder?.end();
       if (this.#opened) await this.#finishSession(reason);
     } catch (err) {
       this.#log.error({ err }, 'HLS bridge did not close cleanly');
@@ -224,22 +244,30 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> implements Broadcas
       const sdpPath = path.join(outDir, 'input.sdp');
       fs.writeFileSync(sdpPath, rtpSdp(inputs));
 
-      const rungs = ladderFor(s.ladder, m.videoHeight ?? 720);
+      const rungs = (this.#rungs ??= ladderFor(s.ladder, m.videoHeight ?? 720));
       const copyTop = v.input.codec.toUpperCase() === 'H264' && m.videoHeight !== undefined && rungs[0]!.height === m.videoHeight;
-      const plan: FfmpegPlan = {
-        sdpPath, outDir, rungs, copyTop, hasAudio: !!audio, segmentSeconds: s.segmentSeconds, fps: s.fps, preset: s.preset,
-        inputTimeoutSeconds: s.inputTimeoutSeconds,
-      };
-      const args = ffmpegArgs(plan);
+      const ladder = (this.#ladder ??= new LiveLadder({
+        dir: this.dir, rungs, segmentSeconds: s.segmentSeconds, partSeconds: s.partSeconds ?? 0.2, windowSegments: s.liveWindow ?? 7, fps: s.fps,
+        logger: this.#log,
+        onVariants: (variants) => {
+          this.manifest.variants = variants;
+          writeManifest(this.dir, this.manifest);
+        },
+      }));
+      const { args, outputs } = ffmpegFmp4Args({
+        input: sdpPath, inputOptions: rtpInputOptions(s.inputTimeoutSeconds), rungs, copyTop, hasAudio: !!audio,
+        segmentSeconds: s.segmentSeconds, partSeconds: s.partSeconds ?? 0.2, fps: s.fps, preset: s.preset,
+      });
       this.manifest.renditions = rungs.map((r) => r.height);
       this.manifest.epochs.push(name);
       writeManifest(this.dir, this.manifest);
 
       this.#log.info({ epoch: name, copyTop, rungs: rungs.map((r) => r.height), audio: !!audio }, 'HLS epoch starting');
-      const proc = FfmpegProcess.spawn(
-        { input: sdpPath, inputOptions: args.input, outputOptions: args.output, output: args.target },
-        { name: `hls ${name}`, stopTimeoutMs: s.killAfterMs, logger: this.#log },
-      );
+      const proc = FfmpegProcess.spawnPiped({ args, pipes: outputs.length }, { name: `hls ${name}`, stopTimeoutMs: s.killAfterMs, logger: this.#log });
+      ladder.attach(proc.outputs, (err) => {
+        this.#log.error({ err, epoch: name }, 'ffmpeg wrote no fMP4 we can package: killing the run');
+        void proc.kill();
+      });
       epoch.proc = proc;
       this.#epoch = epoch;
       void proc.exited.then((exit) => this.#onExit(epoch, exit));
@@ -375,15 +403,11 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> implements Broadcas
     this.#thumbTimer.unref();
   }
 
+  /** From the newest full segment of the lowest rendition (its init and segment, read as one file). */
   async #thumbnail(): Promise<boolean> {
-    const epochs = [...this.manifest.epochs].reverse();
-    for (const e of epochs) {
-      const segment = newestSegment(path.join(this.dir, e), this.manifest.renditions.length);
-      if (segment) {
-        await makeThumbnail(segment, path.join(this.dir, 'thumb.jpg'), this.#log);
-        return true;
-      }
-    }
-    return false;
+    const last = this.#ladder?.lastSegment(this.#ladder.packagers.length - 1);
+    if (!last) return false;
+    await makeThumbnail(`concat:${last.init}|${last.segment}`, path.join(this.dir, 'thumb.jpg'), this.#log);
+    return true;
   }
 }

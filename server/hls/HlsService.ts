@@ -14,11 +14,14 @@ import path from 'node:path';
 import { ID_PATTERN } from '../../shared/api.js';
 import type { BroadcastOutput } from '../live/BroadcastOutput.js';
 import type { Logger } from '../log/logger.js';
-import type { RecordingStore } from '../store/RecordingStore.js';
+import type { RecordingRecord, RecordingStore } from '../store/RecordingStore.js';
 import { HlsBridge, type HlsSettings } from './HlsBridge.js';
 import type { PortPool } from './PortPool.js';
 import { killOrphanFfmpeg } from './orphanFfmpeg.js';
 import { hasMedia, readManifest, sessionStats, writeManifest } from './sessionFiles.js';
+
+/** A recording became watchable, or was deleted (through deleteRecording); for webhooks. */
+export type RecordingEvent = { type: 'ready'; recording: RecordingRecord } | { type: 'deleted'; recordingId: string; streamId: string };
 
 export class HlsService {
   readonly root: string;
@@ -31,6 +34,7 @@ export class HlsService {
   readonly #settings: HlsSettings;
   readonly #log: Logger;
   readonly #enabled: boolean;
+  readonly #onRecording: ((event: RecordingEvent) => void) | undefined;
   #closed = false;
 
   constructor(opts: {
@@ -41,6 +45,8 @@ export class HlsService {
     logger: Logger;
     /** Off: no ffmpeg runs (ONAIR_HLS=off); recordings are still served. */
     enabled: boolean;
+    /** Told when a recording is ready or deleted; must not throw (webhooks queue and return). */
+    onRecording?: (event: RecordingEvent) => void;
   }) {
     this.root = opts.root;
     this.#recordings = opts.recordings;
@@ -48,6 +54,7 @@ export class HlsService {
     this.#settings = opts.settings;
     this.#log = opts.logger.child({ component: 'hls' });
     this.#enabled = opts.enabled;
+    this.#onRecording = opts.onRecording;
     fs.mkdirSync(this.root, { recursive: true });
     const orphans = killOrphanFfmpeg(this.root);
     if (orphans.length) this.#log.warn({ pids: orphans }, 'killed ffmpeg processes left running by the previous run');
@@ -72,6 +79,9 @@ export class HlsService {
     void bridge.done.then(() => {
       this.#open.delete(bridge);
       if (this.#live.get(streamId) === bridge) this.#live.delete(streamId);
+      // The bridge's close finished the recording: ready, or removed when it had no media.
+      const recording = this.#onRecording && this.#recordings.byId(sessionId);
+      if (recording && recording.status === 'ready') this.#onRecording?.({ type: 'ready', recording });
     });
     return bridge;
   }
@@ -87,6 +97,12 @@ export class HlsService {
     return this.#live.get(streamId);
   }
 
+  /** An open bridge (live, or finishing) of this session, if any. */
+  openSession(streamId: string, sessionId: string): HlsBridge | undefined {
+    for (const b of this.#open) if (b.streamId === streamId && b.sessionId === sessionId) return b;
+    return undefined;
+  }
+
   /** ffmpeg pids running now (for tests and metrics). */
   pids(): number[] {
     return [...this.#open].flatMap((b) => (b.pid ? [b.pid] : []));
@@ -100,7 +116,7 @@ export class HlsService {
   deleteRecording(id: string, streamId: string): void {
     for (const b of this.#open) if (b.sessionId === id) throw new Error('this recording is still live');
     fs.rmSync(this.sessionDir(streamId, id), { recursive: true, force: true });
-    this.#recordings.delete(id);
+    if (this.#recordings.delete(id)) this.#onRecording?.({ type: 'deleted', recordingId: id, streamId });
   }
 
   /** Deletes every file of a stream (when the stream is deleted), once its bridges are closed. */

@@ -39,19 +39,21 @@ export interface FfmpegArgs {
   target: string;
 }
 
+/** The options of the RTP input (an SDP file of local UDP ports), shared by the HLS and the LL-HLS ladder. */
+export const rtpInputOptions = (inputTimeoutSeconds: number): string[] => [
+  '-protocol_whitelist', 'file,udp,rtp',
+  '-fflags', '+genpts',
+  '-analyzeduration', '1000000', '-probesize', '1000000',
+  '-reorder_queue_size', '64', '-max_delay', '200000',
+  '-listen_timeout', String(inputTimeoutSeconds),
+];
+
 export function ffmpegArgs(plan: FfmpegPlan): FfmpegArgs {
   const { rungs, copyTop, hasAudio, segmentSeconds, fps } = plan;
   if (rungs.length === 0) throw new Error('the ladder is empty');
   const gop = Math.max(1, Math.round(fps * segmentSeconds));
 
-  const input = [
-    '-hide_banner', '-loglevel', 'warning', '-nostats',
-    '-protocol_whitelist', 'file,udp,rtp',
-    '-fflags', '+genpts',
-    '-analyzeduration', '1000000', '-probesize', '1000000',
-    '-reorder_queue_size', '64', '-max_delay', '200000',
-    '-listen_timeout', String(plan.inputTimeoutSeconds),
-  ];
+  const input = ['-hide_banner', '-loglevel', 'warning', '-nostats', ...rtpInputOptions(plan.inputTimeoutSeconds)];
 
   // Encoded rungs come from one decode, split.
   const encoded = rungs.map((r, i) => ({ ...r, index: i })).filter((r) => !(copyTop && r.index === 0));

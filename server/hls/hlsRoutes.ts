@@ -3,9 +3,17 @@
  *   /hls/:streamId/master.m3u8                     the live session's master playlist
  *   /hls/:streamId/thumb.jpg                       the live thumbnail (refreshed every ~30 s)
  *   /hls/:streamId/:sessionId/master.m3u8          a session's (recording's) master playlist
- *   /hls/:streamId/:sessionId/r<n>.m3u8            a rendition: live window while live, whole session once ended
- *   /hls/:streamId/:sessionId/e<k>/r<n>_<seq>.ts   segments
+ *   /hls/:streamId/:sessionId/r<n>.m3u8            a rendition: while live, the LL-HLS playlist from the
+ *                                                  packager (blocking reload: _HLS_msn, _HLS_part, _HLS_skip);
+ *                                                  once ended, the whole session as a VOD playlist from disk
+ *   /hls/:streamId/:sessionId/r<n>_i<k>.mp4        init segments (disk)
+ *   /hls/:streamId/:sessionId/r<n>_s<msn>.m4s      full segments (disk)
+ *   /hls/:streamId/:sessionId/r<n>_p<id>.m4s       parts (live only, from memory; the hinted next part waits)
+ *   /hls/:streamId/:sessionId/e<k>/r<n>_<seq>.ts   segments of sessions recorded before LL-HLS
  *   /hls/:streamId/:sessionId/poster.jpg           the recording's poster
+ * Live LL-HLS answers and their Cache-Control come from server/llhls (playlistResponse, cacheRules): a
+ * blocking request's URL is its own cache key, so a CDN collapses its viewers into one origin request. A
+ * waiting request is released when its client goes away (the response's 'close').
  * Every path part is matched by a strict pattern, so nothing outside the HLS folder can be named, and a file
  * whose real path (symbolic links resolved) leads outside is not served. Playlists
  * are cached about half a segment while live; segments are immutable. Private streams need a viewer token
@@ -20,7 +28,13 @@ import type { Tokens } from '../auth/tokens.js';
 import { ID_PATTERN } from '../../shared/api.js';
 import { ApiError } from '../http/ApiError.js';
 import type { StreamStore } from '../store/StreamStore.js';
+import { waitForPart } from '../llhls/blockingReload.js';
+import { cacheControl } from '../llhls/cacheRules.js';
+import { answerPlaylistRequest } from '../llhls/playlistResponse.js';
+import { renditionReportOf, type RenditionReport } from '../llhls/playlistWriter.js';
+import { parseResourceName } from '../llhls/uris.js';
 import type { HlsService } from './HlsService.js';
+import type { LiveLadder } from './LiveLadder.js';
 import { masterPlaylist, readManifest, renditionPlaylist } from './sessionFiles.js';
 
 /** Stream and session ids inside the path patterns: shared/api.ts's pattern without its anchors. */
@@ -68,6 +82,68 @@ export function hlsRoutes(opts: { hls: HlsService; streams: StreamStore; tokens:
 
   const liveMaxAge = (segmentSeconds: number) => Math.max(1, Math.round(segmentSeconds / 2));
 
+  /** The packagers of a session being broadcast now (undefined once they ended: the recording is on disk). */
+  const liveLadder = (streamId: string, sessionId: string): LiveLadder | undefined => {
+    const ladder = hls.openSession(streamId, sessionId)?.ladder;
+    return ladder && !ladder.ended ? ladder : undefined;
+  };
+
+  /** A signal that fires when the client goes away before its answer was sent. */
+  const clientGone = (res: Response): AbortSignal => {
+    const ac = new AbortController();
+    res.on('close', () => ac.abort());
+    return ac.signal;
+  };
+
+  const sendError = (res: Response, status: number, message: string) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.status(status).type('text/plain').send(message);
+  };
+
+  /** A live rendition's LL-HLS playlist (404 until it has a complete segment). */
+  const sendLivePlaylist = async (req: Request, res: Response, ladder: LiveLadder, rendition: number, query: string, shared: boolean) => {
+    const packager = ladder.packagers[rendition];
+    if (!packager) throw new ApiError('not_found', 'no such rendition');
+    if (packager.segments.length === 0) throw new ApiError('not_found', 'the rendition has no segment yet: retry in a second');
+    const reports = (): RenditionReport[] =>
+      ladder.packagers.flatMap((p) => (p === packager ? [] : [renditionReportOf(p)].filter((r): r is RenditionReport => !!r)));
+    const uriQuery = query.replace(/^\?/, '');
+    const answer = await answerPlaylistRequest(packager, req.query, {
+      signal: clientGone(res),
+      renditionReports: reports,
+      ...(uriQuery ? { uriQuery } : {}),
+      private: !shared,
+    });
+    if (!answer || res.writableEnded || res.destroyed) return;
+    res.status(answer.status);
+    for (const [k, v] of Object.entries(answer.headers)) res.setHeader(k, v);
+    if (answer.status === 200) {
+      const etag = `"${crypto.createHash('sha1').update(answer.body).digest('base64url')}"`;
+      res.setHeader('ETag', etag);
+      if (req.get('if-none-match') === etag) return void res.status(304).end();
+    }
+    res.setHeader('Content-Length', Buffer.byteLength(answer.body));
+    res.end(req.method === 'HEAD' ? undefined : answer.body);
+  };
+
+  /** A part: now, or once written if it is the hinted next one. */
+  const sendPart = async (req: Request, res: Response, ladder: LiveLadder | undefined, rendition: number, partId: number, shared: boolean) => {
+    const packager = ladder?.packagers[rendition];
+    if (!packager) return sendError(res, 404, 'no such part (parts exist only while live)');
+    const r = await waitForPart(packager, partId, { signal: clientGone(res) });
+    if (res.writableEnded || res.destroyed) return;
+    if (r.outcome !== 'ready') {
+      if (r.outcome === 'too-far') sendError(res, 400, 'this part is further ahead than the next one');
+      else if (r.outcome === 'timeout') sendError(res, 503, 'the part did not appear in time');
+      else if (r.outcome === 'gone') sendError(res, 404, 'this part left the live window');
+      return;
+    }
+    res.setHeader('Cache-Control', cacheControl({ kind: 'part' }, { targetDuration: packager.targetDuration, private: !shared }));
+    res.setHeader('Content-Type', 'video/mp4');
+    res.setHeader('Content-Length', r.part.bytes.byteLength);
+    res.end(req.method === 'HEAD' ? undefined : Buffer.from(r.part.bytes.buffer, r.part.bytes.byteOffset, r.part.bytes.byteLength));
+  };
+
   /**
    * The real path of `file` if it exists inside the HLS folder. The URL patterns cannot name anything
    * outside, but a symbolic link inside (planted, or left by a careless backup) could point there: it is
@@ -87,8 +163,9 @@ export function hlsRoutes(opts: { hls: HlsService; streams: StreamStore; tokens:
     const streamId = req.params[0]!;
     const { query, shared } = access(req, streamId);
     const bridge = hls.liveSession(streamId);
-    const master = bridge && masterPlaylist(bridge.dir, bridge.manifest, `${bridge.manifest.sessionId}/`, query);
-    if (!master) throw new ApiError('not_found', 'this stream has no live HLS now (not live, or starting: retry in a second)');
+    // Served once every rendition has a segment, so that no player is sent to a playlist that 404s.
+    const master = bridge?.ladder?.playable ? masterPlaylist(bridge.dir, bridge.manifest, `${bridge.manifest.sessionId}/`, query) : undefined;
+    if (!bridge || !master) throw new ApiError('not_found', 'this stream has no live HLS now (not live, or starting: retry in a second)');
     sendPlaylist(req, res, master, liveMaxAge(bridge.manifest.segmentSeconds), shared);
   });
 
@@ -102,9 +179,12 @@ export function hlsRoutes(opts: { hls: HlsService; streams: StreamStore; tokens:
     res.sendFile(file, { dotfiles: 'allow', lastModified: true, etag: true });
   });
 
-  r.get(new RegExp(`^/(${ID})/(${ID})/(master|r\\d{1,2})\\.m3u8$`), (req, res) => {
+  r.get(new RegExp(`^/(${ID})/(${ID})/(master|r\\d{1,2})\\.m3u8$`), async (req, res) => {
     const [streamId, sessionId, name] = [req.params[0]!, req.params[1]!, req.params[2]!];
     const { query, shared } = access(req, streamId);
+    const ladder = liveLadder(streamId, sessionId);
+    if (ladder && name !== 'master') return sendLivePlaylist(req, res, ladder, Number(name.slice(1)), query, shared);
+    if (ladder && !ladder.playable) throw new ApiError('not_found', 'the session has no playlist yet');
     const dir = inHlsRoot(hls.sessionDir(streamId, sessionId));
     const m = dir && readManifest(dir);
     if (!dir || !m) throw new ApiError('not_found', 'no such session');
@@ -119,14 +199,24 @@ export function hlsRoutes(opts: { hls: HlsService; streams: StreamStore; tokens:
     sendPlaylist(req, res, renditionPlaylist(dir, m, rendition, { window: opts.liveWindow, query }), maxAge, shared);
   });
 
-  r.get(new RegExp(`^/(${ID})/(${ID})/(e\\d{1,4}/r\\d{1,2}_\\d{1,9}\\.ts|poster\\.jpg|thumb\\.jpg)$`), (req, res) => {
+  r.get(new RegExp(`^/(${ID})/(${ID})/(r\\d{1,2}_p\\d{1,9}\\.m4s)$`), async (req, res) => {
+    const [streamId, sessionId, file] = [req.params[0]!, req.params[1]!, req.params[2]!];
+    const { shared } = access(req, streamId);
+    const part = parseResourceName(file);
+    if (part?.kind !== 'part') throw new ApiError('not_found', 'no such part');
+    await sendPart(req, res, liveLadder(streamId, sessionId), Number(part.name.slice(1)), part.n, shared);
+  });
+
+  r.get(new RegExp(`^/(${ID})/(${ID})/(e\\d{1,4}/r\\d{1,2}_\\d{1,9}\\.ts|r\\d{1,2}_i\\d{1,9}\\.mp4|r\\d{1,2}_s\\d{1,9}\\.m4s|poster\\.jpg|thumb\\.jpg)$`), (req, res) => {
     const [streamId, sessionId, file] = [req.params[0]!, req.params[1]!, req.params[2]!];
     const { shared } = access(req, streamId);
     const real = inHlsRoot(path.join(hls.sessionDir(streamId, sessionId), file));
     if (!real) throw new ApiError('not_found', 'no such file');
-    const isSegment = file.endsWith('.ts');
+    const isMp4 = file.endsWith('.m4s') || file.endsWith('.mp4');
+    if (isMp4) res.type('video/mp4');
+    const isSegment = file.endsWith('.ts') || isMp4;
     res.setHeader('Cache-Control', isSegment ? `${shared ? 'public' : 'private'}, max-age=31536000, immutable` : `${shared ? 'public' : 'private'}, max-age=60`);
-    if (isSegment) res.type('video/mp2t');
+    if (file.endsWith('.ts')) res.type('video/mp2t');
     res.sendFile(real, { dotfiles: 'allow', lastModified: true, etag: true }, (err) => {
       if (err && !res.headersSent) {
         res.removeHeader('Cache-Control');

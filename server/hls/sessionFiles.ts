@@ -1,10 +1,20 @@
 /**
  * A session's folder: <hlsRoot>/<streamId>/<sessionId>/ with one sub-folder per ffmpeg run (e0, e1, …) and
- * session.json describing them. Everything the HTTP side serves is derived from these files, so a recording
- * plays the same after a restart as while live.
+ * session.json describing them. Everything the HTTP side serves once a session ended is derived from these
+ * files, so a recording plays the same after a restart as while live.
+ *
+ * Two formats:
+ * - 'fmp4' (every session since LL-HLS): the media is in the session folder itself, as LiveLadder writes it
+ *   (r<i>_i<n>.mp4 inits, r<i>_s<msn>.m4s segments, r<i>.jsonl segment journals); e<k>/ holds only the
+ *   run's input.sdp; session.json carries the variants (codecs, resolution) of the master playlist. The
+ *   recording's playlists are written from the journals (an ordinary VOD playlist, EXT-X-MAP per run).
+ * - legacy (no `format`): ffmpeg's own HLS, .ts segments and playlists in e<k>/, composed per request.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { z } from 'zod';
+import type { HistoryEntry } from '../llhls/RenditionPackager.js';
+import { writeMasterPlaylist, writeVodPlaylist, type Variant } from '../llhls/playlistWriter.js';
 import { composeMediaPlaylist, parseMediaPlaylist, playlistDuration, rewriteMaster, type MediaPlaylist } from './playlists.js';
 
 export interface SessionManifest {
@@ -16,7 +26,44 @@ export interface SessionManifest {
   renditions: number[];
   segmentSeconds: number;
   ended: boolean;
+  /** 'fmp4': LL-HLS session (see above); absent: a legacy .ts session. */
+  format?: 'fmp4';
+  /** fmp4: the master playlist's variants, once every rendition had an init segment. */
+  variants?: Variant[];
 }
+
+const journalLine = z.object({
+  msn: z.number().int().nonnegative(),
+  duration: z.number().nonnegative(),
+  initId: z.number().int().nonnegative(),
+  discontinuitySeq: z.number().int().nonnegative(),
+  programDateTime: z.number(),
+});
+
+/** An fmp4 session's segments of rendition i, from its journal (a torn last line, after a crash, is skipped). */
+export function readJournal(dir: string, rendition: number): HistoryEntry[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(dir, `r${rendition}.jsonl`), 'utf8');
+  } catch {
+    return [];
+  }
+  const out: HistoryEntry[] = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    try {
+      const parsed = journalLine.safeParse(JSON.parse(line));
+      if (parsed.success) out.push(parsed.data);
+    } catch {
+      /* a line cut by a crash */
+    }
+  }
+  return out;
+}
+
+/** Prefixes every URI line of a playlist (the live master at /hls/:streamId/ names "<sessionId>/r0.m3u8"). */
+export const prefixUris = (text: string, prefix: string): string =>
+  prefix ? text.split('\n').map((l) => (l && !l.startsWith('#') ? `${prefix}${l}` : l)).join('\n') : text;
 
 export const MANIFEST = 'session.json';
 
@@ -44,12 +91,21 @@ function readEpochPlaylist(dir: string, epoch: string, rendition: number): Media
 
 /** A rendition's playlist: a live window while live (`window` segments), the whole session once ended. */
 export function renditionPlaylist(dir: string, m: SessionManifest, rendition: number, opts: { window?: number | undefined; query?: string }): string {
+  if (m.format === 'fmp4') {
+    const query = opts.query?.replace(/^\?/, '');
+    return writeVodPlaylist(`r${rendition}`, readJournal(dir, rendition), query ? { query } : {});
+  }
   const epochs = m.epochs.map((e) => ({ dir: e, playlist: readEpochPlaylist(dir, e, rendition) }));
   return composeMediaPlaylist({ epochs, window: opts.window, ended: m.ended, query: opts.query ?? '' });
 }
 
 /** The master playlist of a session, from the newest epoch's ffmpeg master that exists. */
 export function masterPlaylist(dir: string, m: SessionManifest, prefix = '', query = ''): string | undefined {
+  if (m.format === 'fmp4') {
+    if (!m.variants?.length) return undefined;
+    const q = query.replace(/^\?/, '');
+    return prefixUris(writeMasterPlaylist(m.variants, q ? { query: q } : {}), prefix);
+  }
   for (const e of [...m.epochs].reverse()) {
     try {
       return rewriteMaster(fs.readFileSync(path.join(dir, e, 'master.m3u8'), 'utf8'), prefix, query);
@@ -62,7 +118,9 @@ export function masterPlaylist(dir: string, m: SessionManifest, prefix = '', que
 
 /** Duration (rendition 0) and bytes on disk of a session. */
 export function sessionStats(dir: string, m: SessionManifest): { durationSeconds: number; sizeBytes: number } {
-  const durationSeconds = m.epochs.reduce((t, e) => t + playlistDuration(readEpochPlaylist(dir, e, 0)), 0);
+  const durationSeconds = m.format === 'fmp4'
+    ? readJournal(dir, 0).reduce((t, h) => t + h.duration, 0)
+    : m.epochs.reduce((t, e) => t + playlistDuration(readEpochPlaylist(dir, e, 0)), 0);
   let sizeBytes = 0;
   const walk = (d: string) => {
     for (const ent of fs.readdirSync(d, { withFileTypes: true })) {

@@ -136,4 +136,39 @@ describe('FfmpegProcess (real ffmpeg)', () => {
     expect(exit).toMatchObject({ requested: false, signal: null });
     expect(alive(pid)).toBe(false);
   });
+
+  it('spawnPiped: two fMP4 outputs on pipes 3 and 4, read to their end before `exited`; SIGINT flushes the last fragment, no SIGKILL', async () => {
+    const { lines, logger } = capturedLogger();
+    const fmp4 = ['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '30', '-f', 'mp4', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-frag_duration', '200000', '-flush_packets', '1'];
+    const p = FfmpegProcess.spawnPiped(
+      { args: ['-hide_banner', '-loglevel', 'warning', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=30', '-map', '0:v', ...fmp4, 'pipe:3', '-map', '0:v', ...fmp4, 'pipe:4'], pipes: 2 },
+      { name: 'piped', stopTimeoutMs: 5000, logger },
+    );
+    expect(p.pid).toBeGreaterThan(0); // a direct spawn: the child exists at once
+    expect(p.outputs).toHaveLength(2);
+    const bytes = [0, 0];
+    const ended = [false, false];
+    p.outputs.forEach((o, i) => {
+      o.on('data', (c: Buffer) => (bytes[i]! += c.byteLength));
+      o.on('end', () => (ended[i] = true));
+    });
+    await until('fragments on both pipes', () => bytes[0]! > 20_000 && bytes[1]! > 20_000);
+    const pid = p.pid!;
+    await until('ffmpeg to catch SIGINT', () => catchesSigint(pid));
+    const exit = await p.stop();
+    expect(exit).toMatchObject({ requested: true });
+    // Both pipes were read to their end by the time `exited` resolved.
+    expect(ended).toEqual([true, true]);
+    expect(alive(pid)).toBe(false);
+    expect(lines.join('')).not.toContain('SIGKILL');
+    expect(await p.kill()).toBe(exit);
+  });
+
+  it('spawnPiped reports a program that cannot be spawned', async () => {
+    const { logger } = capturedLogger();
+    const p = FfmpegProcess.spawnPiped({ args: [], pipes: 1, command: path.join(tmp, 'no-such-ffmpeg') }, { name: 'missing', stopTimeoutMs: 500, logger });
+    const exit = await p.exited;
+    expect(exit.requested).toBe(false);
+    expect(exit.error).toContain('ENOENT');
+  });
 });

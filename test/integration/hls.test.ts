@@ -62,21 +62,26 @@ describe('HLS bridge (real ffmpeg)', () => {
     expect(segmentsOf(text)).toEqual([`${sessionId}/r0.m3u8`, `${sessionId}/r1.m3u8`, `${sessionId}/r2.m3u8`]);
   }, 90_000);
 
-  it('writes segments that ffprobe reads as H.264 main + AAC, at each rendition\'s height', async () => {
+  it('writes full segments (fMP4: init + segment) that ffprobe reads as H.264 main + AAC, at each rendition\'s height', async () => {
     for (const [i, height] of [480, 360, 240].entries()) {
       const playlist = await until(`rendition ${i} with 2 segments`, async () => {
         const t = await (await get(`/hls/${streamId}/${sessionId}/r${i}.m3u8`)).text();
         return segmentsOf(t).length >= 2 ? t : undefined;
       });
       const seg = segmentsOf(playlist)[0]!;
+      expect(seg).toMatch(new RegExp(`^r${i}_s\\d+\\.m4s$`));
+      const init = /#EXT-X-MAP:URI="([^"]+)"/.exec(playlist)![1]!;
       const res = await get(`/hls/${streamId}/${sessionId}/${seg}`);
       expect(res.status).toBe(200);
-      expect(res.headers.get('content-type')).toBe('video/mp2t');
+      expect(res.headers.get('content-type')).toBe('video/mp4');
       expect(res.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
       expect(res.headers.get('etag')).toBeTruthy();
       expect(res.headers.get('last-modified')).toBeTruthy();
-      const file = path.join(s.dataDir, 'segment.ts');
-      fs.writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+      const initRes = await get(`/hls/${streamId}/${sessionId}/${init}`);
+      expect(initRes.status).toBe(200);
+      expect(initRes.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      const file = path.join(s.dataDir, 'segment.mp4');
+      fs.writeFileSync(file, Buffer.concat([Buffer.from(await initRes.arrayBuffer()), Buffer.from(await res.arrayBuffer())]));
       const probe = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-show_streams', '-of', 'json', file], { encoding: 'utf8' })) as {
         streams: { codec_name: string; profile?: string; height?: number }[];
       };
@@ -107,6 +112,46 @@ describe('HLS bridge (real ffmpeg)', () => {
     if (again.status === 200) expect(await again.text()).not.toBe(body);
   });
 
+  it('serves LL-HLS: blocking reload, parts, the preload hint, rendition reports, 400 too far ahead, cache rules', async () => {
+    const url = `/hls/${streamId}/${sessionId}/r1.m3u8`;
+    let text = '';
+    let hint: RegExpExecArray | null = null;
+    let lastMsn = 0;
+    // A part or segment later than 3 target durations is a 503 (no-store), as the spec says: on this shared
+    // machine ffmpeg may fall behind, so the test asks again, as a player would.
+    for (let attempt = 0; ; attempt++) {
+      const plain = await get(url);
+      expect(plain.headers.get('cache-control')).toBe('public, max-age=1');
+      text = await plain.text();
+      hint = /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="(r1_p(\d+)\.m4s)"/.exec(text);
+      expect(hint).toBeTruthy();
+      lastMsn = Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text)![1]) + segmentsOf(text).length;
+      // The hinted part, asked before it exists, comes once written; so does the playlist that waits for it.
+      const [part, blocked] = await Promise.all([get(`/hls/${streamId}/${sessionId}/${hint![1]}`), get(`${url}?_HLS_msn=${lastMsn}`)]);
+      for (const r of [part, blocked]) if (r.status === 503) expect(r.headers.get('cache-control')).toBe('no-store');
+      if ((part.status === 503 || blocked.status === 503) && attempt < 10) continue;
+      expect(part.status).toBe(200);
+      expect(part.headers.get('content-type')).toBe('video/mp4');
+      expect(part.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      expect((await part.arrayBuffer()).byteLength).toBeGreaterThan(100);
+      expect(blocked.status).toBe(200);
+      expect(blocked.headers.get('cache-control')).toBe('public, max-age=3');
+      expect(await blocked.text()).toContain(`r1_s${lastMsn}.m4s`);
+      break;
+    }
+    expect(text).toContain('#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES');
+    expect(text).toMatch(/#EXT-X-PART-INF:PART-TARGET=0\.2\d\d/);
+    expect(text).toMatch(/#EXT-X-RENDITION-REPORT:URI="r0\.m3u8",LAST-MSN=\d+,LAST-PART=\d+/);
+    expect(text).toMatch(/#EXT-X-RENDITION-REPORT:URI="r2\.m3u8"/);
+    const tooFar = await get(`${url}?_HLS_msn=${lastMsn + 50}`);
+    expect(tooFar.status).toBe(400);
+    expect(tooFar.headers.get('cache-control')).toBe('no-store');
+    expect((await get(`${url}?_HLS_part=1`)).status).toBe(400);
+    expect((await get(`/hls/${streamId}/${sessionId}/r1_p${Number(hint![2]) + 100}.m4s`)).status).toBe(400);
+    const delta = await (await get(`${url}?_HLS_msn=${lastMsn}&_HLS_skip=YES`)).text();
+    expect(delta).toContain('#EXT-X-VERSION:9');
+  }, 90_000);
+
   it('never serves anything outside the HLS folder', async () => {
     fs.writeFileSync(path.join(s.dataDir, 'hls', 'secret.txt'), 'TOP-SECRET-CONTENT');
     const jwtSecret = fs.readFileSync(path.join(s.dataDir, 'jwt-secret'), 'utf8').trim();
@@ -122,6 +167,8 @@ describe('HLS bridge (real ffmpeg)', () => {
       `/hls/%2fetc%2fpasswd`,
       `/hls//etc/passwd`,
       `/hls/${streamId}/${sessionId}/e0/r0_00000.ts%00.m3u8`,
+      `/hls/${streamId}/${sessionId}/r0.jsonl`,
+      `/hls/${streamId}/${sessionId}/r0_s0.m4s%00.m3u8`,
     ];
     for (const p of attempts) {
       const r = await get(p);
@@ -140,9 +187,10 @@ describe('HLS bridge (real ffmpeg)', () => {
     const before = segmentsOf(await (await get(`/hls/${streamId}/${sessionId}/r0.m3u8`)).text()).length;
     process.kill(pid, 'SIGKILL');
     await until('a new ffmpeg', () => bridge.pid !== undefined && bridge.pid !== pid);
+    // The new run's init segment opens a discontinuity with its own EXT-X-MAP; numbering goes on.
     const after = await until('new segments after the restart', async () => {
       const t = await (await get(`/hls/${streamId}/${sessionId}/r0.m3u8`)).text();
-      return t.includes('e1/r0_') ? t : undefined;
+      return t.includes('r0_i1.mp4') && /#EXT-X-MAP:URI="r0_i1\.mp4"\n#EXT-X-PROGRAM-DATE-TIME:[^\n]+\n(#EXT-X-PART:[^\n]+\n)*#EXTINF/.test(t) ? t : undefined;
     });
     expect(after).toContain('#EXT-X-DISCONTINUITY');
     expect(before).toBeGreaterThan(0);
@@ -190,7 +238,8 @@ describe('HLS bridge (real ffmpeg)', () => {
     expect(playlist).toContain('#EXT-X-PLAYLIST-TYPE:VOD');
     expect(playlist.trim().endsWith('#EXT-X-ENDLIST')).toBe(true);
     expect(playlist).toContain('#EXT-X-MEDIA-SEQUENCE:0');
-    expect(segmentsOf(playlist)[0]).toBe('e0/r0_00000.ts');
+    expect(playlist).not.toContain('#EXT-X-PART');
+    expect(segmentsOf(playlist)[0]).toBe('r0_s0.m4s');
     expect((await get(`/hls/${streamId}/${sessionId}/poster.jpg`)).headers.get('content-type')).toBe('image/jpeg');
     expect((await get(`/hls/${streamId}/master.m3u8`)).status).toBe(404);
 
@@ -253,7 +302,7 @@ describe('after a crash', () => {
     let rec: { id: string };
     try {
       const bridge = await until('the HLS session', () => s.hls.liveSession(st));
-      await until('segments', async () => (await (await get(`/hls/${st}/${bridge.manifest.sessionId}/r0.m3u8`)).text()).includes('.ts'));
+      await until('segments', async () => (await (await get(`/hls/${st}/${bridge.manifest.sessionId}/r0.m3u8`)).text()).includes('.m4s'));
       await s.broadcasts.endBroadcast(st, 'test over');
       rec = await until('the recording', async () => (await s.api('GET', `/api/recordings?streamId=${st}`)).body.recordings[0]);
     } finally {

@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HlsService } from '../../server/hls/HlsService.js';
 import type { HlsBridge, HlsSettings } from '../../server/hls/HlsBridge.js';
 import { PortPool } from '../../server/hls/PortPool.js';
-import { MIN_RECORDING_SECONDS, readManifest, renditionPlaylist } from '../../server/hls/sessionFiles.js';
+import { MIN_RECORDING_SECONDS, readJournal, readManifest, renditionPlaylist } from '../../server/hls/sessionFiles.js';
+import { writeMediaPlaylist } from '../../server/llhls/playlistWriter.js';
 import { Broadcast, type PublisherLease } from '../../server/live/Broadcast.js';
 import type { BroadcastMedia, BroadcastOutput } from '../../server/live/BroadcastOutput.js';
 import { createLogger } from '../../server/log/logger.js';
@@ -65,7 +66,7 @@ function bridgeFfmpegs({ thumbnails = true } = {}): number[] {
       const ppid = Number(fs.readFileSync(`/proc/${e}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
       const args = fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
       const ours = ppid === process.pid && path.basename(args[0] ?? '') === 'ffmpeg' && args.some((a) => a.startsWith(root));
-      if (ours && (thumbnails || args.includes('hls'))) found.push(Number(e));
+      if (ours && (thumbnails || args.includes('pipe:3'))) found.push(Number(e));
     } catch {
       /* gone */
     }
@@ -83,16 +84,17 @@ const media = (over: Partial<BroadcastMedia> = {}): BroadcastMedia => ({
   videoHeight: 240,
   ...over,
 });
-const epochPlaylist = (b: HlsBridge, epoch: string) => {
-  try {
-    return fs.readFileSync(path.join(b.dir, epoch, 'r0.m3u8'), 'utf8');
-  } catch {
-    return '';
-  }
-};
+/** Rendition 0's segments of ffmpeg run `epoch` ('e1': discontinuity 1), from the session's journal. */
+const runSegments = (b: HlsBridge, epoch: string) => readJournal(b.dir, 0).filter((h) => h.discontinuitySeq === Number(epoch.slice(1)));
+/** A segment as one file for ffprobe: its init segment and the segment, concatenated (ffmpeg's concat: protocol). */
+const asFile = (b: HlsBridge, h: { initId: number; msn: number }) => `concat:${path.join(b.dir, `r0_i${h.initId}.mp4`)}|${path.join(b.dir, `r0_s${h.msn}.m4s`)}`;
 const firstSegment = (b: HlsBridge, epoch: string) => {
-  const file = epochPlaylist(b, epoch).split('\n').find((l) => l.endsWith('.ts'));
-  return file && path.join(b.dir, epoch, file);
+  const h = runSegments(b, epoch)[0];
+  return h && asFile(b, h);
+};
+const lastSegment = (b: HlsBridge, epoch: string) => {
+  const h = runSegments(b, epoch).at(-1);
+  return h && asFile(b, h);
 };
 const codecsOf = (file: string) =>
   (JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-show_streams', '-of', 'json', file], { encoding: 'utf8' })) as { streams: { codec_name: string }[] }).streams.map((s) => s.codec_name);
@@ -140,10 +142,12 @@ describe('HLS bridge as a broadcast output (real mediasoup + ffmpeg)', () => {
     const pid1 = await until('the second ffmpeg', () => bridge.pid !== pid0 && bridge.pid);
     expect(bridgeFfmpegs({ thumbnails: false })).toEqual([pid1]);
     expect(bridge.manifest.epochs).toEqual(['e0', 'e1']);
-    // e0 was stopped with SIGINT while its video still flowed: ffmpeg finished its playlist.
-    expect(epochPlaylist(bridge, 'e0').trim().endsWith('#EXT-X-ENDLIST')).toBe(true);
+    // e0 was stopped with SIGINT while its video still flowed: ffmpeg flushed its last fragment, the new
+    // run's init closed the segment, and it reads as whole media.
+    expect(logLines.join('')).not.toContain('SIGKILL');
     const seg1 = await until('a segment of e1', () => firstSegment(bridge, 'e1'));
     expect(codecsOf(firstSegment(bridge, 'e0')!).sort()).toEqual(['h264']);
+    expect(codecsOf(lastSegment(bridge, 'e0')!).sort()).toEqual(['h264']);
     expect(codecsOf(seg1).sort()).toEqual(['aac', 'h264']);
     // The source's two transports and the bridge's two (video and audio) of e1: e0's are closed.
     expect(await plainTransports()).toBe(4);
@@ -172,7 +176,9 @@ describe('HLS bridge as a broadcast output (real mediasoup + ffmpeg)', () => {
     const before = logLines.length;
     await Promise.all([out.close('test over'), out.close('again')]);
     expect(logLines.slice(before).join('')).not.toContain('SIGKILL');
-    expect(epochPlaylist(bridge, 'e2').trim().endsWith('#EXT-X-ENDLIST')).toBe(true);
+    // The live playlist ended too (players still on it see the end), its last segment complete on disk.
+    expect(writeMediaPlaylist(bridge.ladder!.packagers[0]!).trim().endsWith('#EXT-X-ENDLIST')).toBe(true);
+    expect(codecsOf(lastSegment(bridge, 'e2')!).sort()).toEqual(['aac', 'h264']);
     expect(bridgeFfmpegs()).toEqual([]);
     expect(bridge.pid).toBeUndefined();
     expect(await plainTransports()).toBe(2); // the source's
@@ -221,7 +227,7 @@ describe('HLS bridge as a broadcast output (real mediasoup + ffmpeg)', () => {
         // only as a playable recording, never a 0 s one.
         expect(rec, `${delayMs} ms`).toMatchObject({ status: 'ready' });
         expect(rec.durationSeconds, `${delayMs} ms`).toBeGreaterThanOrEqual(MIN_RECORDING_SECONDS);
-        expect(fs.existsSync(path.join(b.dir, 'e0', 'master.m3u8')), `${delayMs} ms`).toBe(true);
+        expect(readManifest(b.dir)?.variants?.length, `${delayMs} ms`).toBe(1);
         hls.deleteRecording(rec.id, streamId);
       }
     }

@@ -112,7 +112,7 @@ async function firstSegment(streamId: string): Promise<boolean> {
       if (master.status !== 200) return false;
       const variant = (await master.text()).split('\n').find((l) => l && !l.startsWith('#'));
       if (!variant) return false;
-      return (await (await fetch(`${s.url}/hls/${streamId}/${variant}`)).text()).includes('.ts');
+      return (await (await fetch(`${s.url}/hls/${streamId}/${variant}`)).text()).includes('.m4s');
     },
     15_000,
   ).then(
@@ -134,7 +134,7 @@ async function incompleteRecordings(streamId: string): Promise<{ listed: number;
     for (const variant of (await master.text()).split('\n').filter((l) => l && !l.startsWith('#'))) {
       const text = await (await fetch(`${s.url}/hls/${streamId}/${r.id}/${variant}`)).text();
       if (!text.trim().endsWith('#EXT-X-ENDLIST')) problems.push(`recording ${r.id} (${r.status}): ${variant} has no #EXT-X-ENDLIST`);
-      if (!text.includes('.ts')) problems.push(`recording ${r.id} (${r.status}): ${variant} lists no segment`);
+      if (!text.includes('.m4s')) problems.push(`recording ${r.id} (${r.status}): ${variant} lists no segment`);
     }
   }
   return { listed: list.length, problems };
