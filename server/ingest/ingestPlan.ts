@@ -89,6 +89,16 @@ export function transcodeBitrateKbps(height: number | undefined): number {
   return 5000;
 }
 
+/**
+ * ffmpeg's input side. Not `-fflags nobuffer`: it drops the packets read while analysing the input (up to a
+ * GOP, and with them the first keyframe). The decoder keeps its default frame threading: `-thread_type slice`
+ * saved about one frame of latency at 720p30 on an idle machine, but decodes an encoder's one-slice frames on
+ * a single core, and a 1080p30 stream on a busy machine then fell seconds behind.
+ */
+export function ingestInputOptions(format: 'flv' | 'mpegts'): string[] {
+  return ['-f', format, '-analyzeduration', '1000000'];
+}
+
 const rtpUrl = (t: RtpTarget) => `rtp://127.0.0.1:${t.port}?rtcpport=${t.rtcpPort}&pkt_size=1200`;
 
 /**

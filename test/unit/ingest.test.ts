@@ -2,7 +2,7 @@
 import AVPacket from 'node-media-server/src/core/avpacket.js';
 import { describe, expect, it } from 'vitest';
 import { parseIngestConfig } from '../../server/ingest/ingestConfig.js';
-import { ingestOutputArgs, planIngest, routableH264Profile, videoRtpParameters, type InputFacts } from '../../server/ingest/ingestPlan.js';
+import { ingestInputOptions, ingestOutputArgs, planIngest, routableH264Profile, videoRtpParameters, type InputFacts } from '../../server/ingest/ingestPlan.js';
 import { FlvProbe } from '../../server/ingest/rtmp/FlvProbe.js';
 import { streamForKey } from '../../server/ingest/streamKeys.js';
 
@@ -54,6 +54,7 @@ describe('copy or transcode', () => {
     expect(copied.outputOptions.join(' ')).toBe('-map 0:v:0 -c:v copy -bsf:v h264_mp4toannexb -payload_type 102 -ssrc 1111 -f rtp');
     expect(copied.output).toBe('rtp://127.0.0.1:40000?rtcpport=40001&pkt_size=1200');
     expect(() => ingestOutputArgs({}, targets)).toThrow(/video or an audio/);
+    expect(ingestInputOptions('flv')).toEqual(['-f', 'flv', '-analyzeduration', '1000000']);
     expect(videoRtpParameters({ mode: 'transcode', reason: '', height: 720 }, 5).codecs[0]?.parameters['profile-level-id']).toBe('42e01f');
   });
 });

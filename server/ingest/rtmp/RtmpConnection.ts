@@ -31,7 +31,7 @@ import { LiveError } from '../../live/LiveError.js';
 import type { Logger } from '../../log/logger.js';
 import { InputPipe } from '../InputPipe.js';
 import { IngestSession } from '../IngestSession.js';
-import { planIngest } from '../ingestPlan.js';
+import { ingestInputOptions, planIngest } from '../ingestPlan.js';
 import { streamForKey, type FindStreamByKey } from '../streamKeys.js';
 import { FlvProbe } from './FlvProbe.js';
 
@@ -226,7 +226,7 @@ export class RtmpConnection {
         lease: this.#lease!,
         resumed: this.#resumed,
         plan,
-        input: { url: pipe.url, options: ['-f', 'flv', '-analyzeduration', '1000000'], pipe },
+        input: { url: pipe.url, options: ingestInputOptions('flv'), pipe },
         logger: this.#log,
         stopTimeoutMs: this.#deps.stopTimeoutMs,
       });

@@ -17,7 +17,7 @@ import { LiveError } from '../../live/LiveError.js';
 import type { Logger } from '../../log/logger.js';
 import { InputPipe } from '../InputPipe.js';
 import { IngestSession } from '../IngestSession.js';
-import { planIngest } from '../ingestPlan.js';
+import { ingestInputOptions, planIngest } from '../ingestPlan.js';
 import type { RtmpIngestDeps } from '../rtmp/RtmpConnection.js';
 import { streamForKey } from '../streamKeys.js';
 import { keyOfStreamId } from './srtStreamId.js';
@@ -165,7 +165,7 @@ export class SrtConnection {
         lease: this.#lease!,
         resumed: this.#resumed,
         plan,
-        input: { url: pipe.url, options: ['-f', 'mpegts', '-analyzeduration', '1000000'], pipe },
+        input: { url: pipe.url, options: ingestInputOptions('mpegts'), pipe },
         logger: this.#log,
         stopTimeoutMs: this.#deps.stopTimeoutMs,
       });
