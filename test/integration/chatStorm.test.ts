@@ -15,7 +15,7 @@ import { startTestServer, type TestServer } from '../helpers/testServer.js';
 
 const CLIENTS = 1000;
 const CHILDREN = 2;
-const SENDERS = Number(process.env.CHAT_STORM_SENDERS ?? 60);
+const SENDERS = Number(process.env.CHAT_STORM_SENDERS ?? 40);
 /** Within the per-socket burst (5): the storm measures fan-out, not the rate limit. */
 const PER_SENDER = 5;
 
