@@ -13,6 +13,7 @@ import { SignalingClient } from '../signaling/SignalingClient.js';
 import { byId } from '../ui/dom.js';
 import { showError, showToast } from '../ui/toast.js';
 import { Broadcaster, type BroadcastState } from './Broadcaster.js';
+import { DestinationsPanel } from './DestinationsPanel.js';
 import { LivePanel } from './LivePanel.js';
 import { MediaSources, VIDEO_CHOICES, type SourceSelection, type VideoChoice } from './MediaSources.js';
 import type { OutgoingMedia } from './OutgoingMedia.js';
@@ -30,6 +31,7 @@ export class Studio extends TypedEmitter<{ state: [BroadcastState] }> {
   readonly #picker = new StreamPicker();
   readonly #sources = new MediaSources();
   readonly #panel = new LivePanel();
+  readonly #destinations = new DestinationsPanel();
   readonly #preview = byId('preview', HTMLVideoElement);
   readonly #previewButton = byId('preview-button', HTMLButtonElement);
   readonly #videoSource = byId('video-source', HTMLSelectElement);
@@ -61,7 +63,10 @@ export class Studio extends TypedEmitter<{ state: [BroadcastState] }> {
     }
     this.#goLiveButton.addEventListener('click', () => this.goLive().catch((err: unknown) => showError(err, 'Cannot go live')));
     this.#endButton.addEventListener('click', () => this.end().catch((err: unknown) => showError(err, 'Cannot end the broadcast')));
-    this.#picker.on('change', () => this.#renderControls());
+    this.#picker.on('change', () => {
+      this.#renderControls();
+      this.#showDestinations();
+    });
     this.#picker.on('unauthorized', () => void this.#leave('Your session has expired: sign in again.'));
     this.#sources.on('ended', (what) => this.#captureEnded(what));
     window.addEventListener('beforeunload', (e) => {
@@ -122,6 +127,7 @@ export class Studio extends TypedEmitter<{ state: [BroadcastState] }> {
     this.#workspace.hidden = false;
     this.#userName.textContent = session.user.username;
     this.#picker.setToken(session.token);
+    this.#destinations.setToken(session.token);
     void this.#picker.refresh(queryParam('stream'));
 
     const signaling = new SignalingClient({ token: session.token });
@@ -136,8 +142,10 @@ export class Studio extends TypedEmitter<{ state: [BroadcastState] }> {
       broadcaster.on('viewerCount', (n) => this.#setViewers(n)),
       broadcaster.on('stats', (s) => this.#panel.setStats(s)),
       broadcaster.on('error', (err) => showError(err, 'The broadcast stopped')),
+      signaling.on('restream:state', (e) => this.#destinations.onStateEvent(e)),
       broadcaster.on('started', ({ streamId, resumed }) => {
         this.#picker.setStatus(streamId, 'live');
+        this.#showDestinations();
         if (resumed) showToast('Back on air.');
       }),
       // The list shows the end at once (the stop's answer, or broadcast:ended), not when the server's list
@@ -236,6 +244,10 @@ export class Studio extends TypedEmitter<{ state: [BroadcastState] }> {
     } catch (err) {
       if (errorCode(err) !== 'not_found') console.warn('onair: cannot read the viewer count', err);
     }
+  }
+
+  #showDestinations(): void {
+    this.#destinations.show(this.#picker.selected?.id).catch((err: unknown) => showError(err, 'Cannot read the restream destinations'));
   }
 
   #setViewers(n: number): void {

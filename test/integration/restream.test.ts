@@ -19,9 +19,11 @@ import { until } from '../helpers/until.js';
 let s: TestServer;
 let ann: string;
 const nginxes: NginxRtmp[] = [];
+/** The server's warnings and errors (JSON lines). */
+const logLines: string[] = [];
 
 beforeAll(async () => {
-  s = await startTestServer({ ONAIR_RESTREAM_ALLOW_PRIVATE: '1', ONAIR_HLS: 'off' });
+  s = await startTestServer({ ONAIR_RESTREAM_ALLOW_PRIVATE: '1', ONAIR_HLS: 'off', LOG_LEVEL: 'warn' }, undefined, { logTo: { write: (line: string) => void logLines.push(line) } });
   ann = await s.broadcaster('ann');
 }, 60_000);
 afterAll(async () => {
@@ -61,8 +63,13 @@ function probe(file: string): { video: string | undefined; audio: string | undef
   };
 }
 
-/** Reads every packet of a file: a cut FLV (no clean end) shows as errors here. */
-const decodeErrors = (file: string) => spawnSync('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-'], { encoding: 'utf8' }).stderr.trim();
+/**
+ * Decodes every frame of a file: a cut or corrupt FLV shows as errors here. Timestamps pass through in the
+ * file's own time base (the null muxer would otherwise round a variable frame rate onto 1/30 s ticks and
+ * report its own rounding as non-monotonic).
+ */
+const decodeErrors = (file: string) =>
+  spawnSync('ffmpeg', ['-v', 'error', '-i', file, '-fps_mode', 'passthrough', '-enc_time_base', '-1', '-f', 'null', '-'], { encoding: 'utf8' }).stderr.trim();
 
 /** An H.264 publisher (ffmpeg libx264 baseline → RTP) with Opus audio, like a browser sending H.264. */
 async function startH264Source(lease: PublisherLease): Promise<{ stop(): void }> {
@@ -193,6 +200,42 @@ describe('restream to a real RTMP server (nginx-rtmp)', () => {
     expect(decodeErrors(file)).toBe('');
     expect(s.restream.pids()).toEqual([]);
   }, 120_000);
+});
+
+describe('destinations changed while live', () => {
+  it('a destination added while live starts at once; removed while live, its ffmpeg stops cleanly and the others go on', async () => {
+    const n = await startNginxRtmp(await freePort());
+    nginxes.push(n);
+    const streamId = await newStream('restream add/remove live');
+    const first = await addDestination(streamId, n.url, 'first-key-0004');
+    const { lease } = await s.broadcasts.start(streamId, 'test-publisher');
+    const src = await startRtpSource(lease, { width: 640, height: 360 });
+    try {
+      await until('first live', async () => (await statusOf(streamId, first.id)).state === 'live', 30_000);
+      const second = await addDestination(streamId, n.url, 'second-key-0005');
+      await until('second live', async () => (await statusOf(streamId, second.id)).state === 'live', 30_000);
+      const secondFile = path.join(n.recordings, 'second-key-0005.flv');
+      await until('second recorded', () => fs.existsSync(secondFile) && fs.statSync(secondFile).size > 200_000, 30_000);
+      const before = s.restream.pids();
+      expect(before).toHaveLength(2);
+      expect((await s.api('DELETE', `/api/streams/${streamId}/destinations/${second.id}`, { token: ann })).status).toBe(204);
+      const after = s.restream.pids();
+      expect(after).toHaveLength(1);
+      for (const pid of before.filter((p) => !after.includes(p))) expect(alive(pid)).toBe(false);
+      // Stopped with SIGINT while media flowed: a clean FLV.
+      expect(decodeErrors(secondFile)).toBe('');
+      expect((await statusOf(streamId, first.id)).state).toBe('live');
+      await s.broadcasts.endBroadcast(streamId, 'test over');
+    } finally {
+      src.stop();
+    }
+    expect(s.restream.pids()).toEqual([]);
+    expect(decodeErrors(path.join(n.recordings, 'first-key-0004.flv'))).toBe('');
+  }, 120_000);
+
+  it('no ffmpeg of a restream was ever SIGKILLed (every stop was a clean SIGINT)', () => {
+    expect(logLines.filter((l) => /SIGKILL/.test(l))).toEqual([]);
+  });
 });
 
 describe('destinations API', () => {
