@@ -25,8 +25,8 @@ import type { LostReceiver } from './ViewerRouters.js';
 
 export interface BroadcastsEvents {
   producers: [{ streamId: string; session: string; state: BroadcastState; producers: ProducerInfo[] }];
-  /** A new broadcast of the stream began (the stream's status is `live` now). */
-  started: [{ streamId: string; broadcastId: string }];
+  /** A new broadcast made the stream live (not a publisher resuming one: the stream stayed live). */
+  started: [{ streamId: string; broadcastId: string; publisher: string }];
   reconnecting: [{ streamId: string; broadcastId: string; graceMs: number }];
   ended: [{ streamId: string; broadcastId: string; reason: string }];
   receiverslost: [{ streamId: string; receivers: LostReceiver[] }];
@@ -126,7 +126,7 @@ export class Broadcasts extends EventEmitter<BroadcastsEvents> implements LiveSt
       this.#attach(broadcast);
       this.#streams.setStatus(streamId, 'live');
       this.#logger.info({ streamId, publisher }, 'broadcast started');
-      this.emit('started', { streamId, broadcastId: broadcast.id });
+      this.emit('started', { streamId, broadcastId: broadcast.id, publisher });
       for (const make of this.#outputs) {
         const output = make(streamId);
         if (output) broadcast.addOutput(output);

@@ -180,7 +180,13 @@ export class SignalingServer {
       if (!parsed.success) return fail('validation_failed', describeZod(name, parsed.error));
       if (!handler) return fail('not_found', `no handler for ${name}`);
       Promise.resolve()
-        .then(() => handler(parsed.data, ctx))
+        .then(() => {
+          // A request read in the same chunk as the socket's goodbye gets here after the disconnect handler:
+          // the peer has let go of everything by then, and what the handler would take (a place in the
+          // audience) nobody would give back.
+          peer.assertOpen(name);
+          return handler(parsed.data, ctx);
+        })
         .then(
           (data) => reply({ ok: true, data: data ?? {} }),
           (err: unknown) => {
