@@ -10,6 +10,7 @@
  */
 import crypto from 'node:crypto';
 import net, { type AddressInfo } from 'node:net';
+import nmsLogger from 'node-media-server/src/core/logger.js';
 import { RtmpConnection, type RtmpIngestDeps } from './RtmpConnection.js';
 
 const MAX_CONNECTIONS = 256;
@@ -22,6 +23,10 @@ export class RtmpIngestServer {
 
   constructor(deps: RtmpIngestDeps) {
     this.#deps = deps;
+    // The engine prints to the console (e.g. a line per malformed AMF command: a client could flood stdout).
+    // Its logger is one per process: its lines go to this server's log at debug level.
+    const log = deps.logger.child({ nms: true });
+    nmsLogger.log = (message, level) => log.debug({ level }, String(message));
     this.#server = net.createServer((socket) => this.#accept(socket));
   }
 

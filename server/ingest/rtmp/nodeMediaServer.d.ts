@@ -57,3 +57,9 @@ declare module 'node-media-server/src/protocol/sps_info.js' {
   };
   export = spsInfo;
 }
+
+declare module 'node-media-server/src/core/logger.js' {
+  /** The engine's one logger (prints to the console); its `log` is replaced to send lines to OnAir's log. */
+  const logger: { log(message: string, level?: string): void };
+  export = logger;
+}
