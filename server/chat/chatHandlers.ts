@@ -38,6 +38,8 @@ export function chatHandlers(chat: ChatService): Handlers {
   return {
     'chat:join': async (req, ctx: HandlerContext) => {
       const { socket } = ctx;
+      // A socket gone already would never say 'disconnect' again: its membership would be left behind.
+      if (socket.disconnected) throw new SignalingError('conflict', 'the connection closed');
       const { result, left } = refusing(() => chat.join(socket.id, clientAddress(socket.request), socket.data.user, req));
       leaveRoom(socket, left);
       if (!watched.has(socket)) {
