@@ -89,6 +89,8 @@ export class Broadcasts extends EventEmitter<BroadcastsEvents> implements LiveSt
       const pending = this.#starting.get(streamId);
       if (pending) await pending.catch(() => undefined);
       if (opts.signal?.aborted) throw ownerGone('broadcast:start');
+      // Every turn: the stream may have been deleted while this start waited (its broadcast ended with it).
+      if (!this.#streams.byId(streamId)) throw new LiveError('broadcast_ended', 'the stream was deleted');
       const existing = this.#live.get(streamId);
       if (existing?.ended) {
         // Its end is under way (outputs finishing): start anew once it is over.
@@ -123,6 +125,11 @@ export class Broadcasts extends EventEmitter<BroadcastsEvents> implements LiveSt
           logger: this.#logger,
         }),
       );
+      if (!this.#streams.byId(streamId)) {
+        // Deleted while the broadcast was being made: its deletion found nothing live to end.
+        broadcast.router.close();
+        throw new LiveError('broadcast_ended', 'the stream was deleted');
+      }
       this.#attach(broadcast);
       this.#streams.setStatus(streamId, 'live');
       this.#logger.info({ streamId, publisher }, 'broadcast started');
