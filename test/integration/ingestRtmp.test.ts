@@ -22,7 +22,7 @@ const GRACE_MS = 3000;
 beforeAll(async () => {
   s = await startTestServer({ ONAIR_RECONNECT_GRACE_MS: String(GRACE_MS), ONAIR_HLS_LADDER: '360', ONAIR_HLS_PRESET: 'ultrafast' });
   ann = await s.broadcaster('ann');
-}, 60_000);
+}, 90_000);
 afterAll(async () => {
   for (const e of encoders) e.stop();
   for (const c of sockets) c.disconnect();
@@ -101,19 +101,39 @@ describe('RTMP ingest (real ffmpeg publisher)', () => {
 
   it('copies H.264 without B-frames in a profile the routers offer (main), and a clean end (deleteStream) ends the broadcast at once', async () => {
     const st = await newStream();
+    const ended = new Promise<string>((resolve) => s.broadcasts.on('ended', (e) => e.streamId === st.id && resolve(e.reason)));
     const enc = publish(st.streamKey, { profile: 'main', preset: 'veryfast', bframes: 0, seconds: 6 });
-    await until('two producers', () => producers(st.id).length === 2, 20_000);
+    await until('two producers', () => producers(st.id).length === 2, 40_000);
     const session = [...s.ingest.rtmp!.connections][0]!.session!;
     expect(session.plan.video).toMatchObject({ mode: 'copy', height: 360 });
     const video = videoProducer(st.id)!;
     expect(video.rtpParameters.codecs[0]?.parameters['profile-level-id']).toMatch(/^4d/);
     await until('video RTP', async () => (await bytesIn(video)) > 0, 10_000);
     expect(await enc.exited).toBe(0);
-    // No grace: the encoder said it was done.
-    await until('the broadcast ended', async () => (await status(st.id)) === 'ended', GRACE_MS - 500);
+    // No grace: the encoder said it was done (deleteStream), so the broadcast ends instead of waiting for it.
+    expect(await ended).toBe('the broadcaster ended the stream');
+    expect(await status(st.id)).toBe('ended');
     await until('no ingest connection', () => s.ingest.rtmp!.connections.size === 0);
     await until('no ffmpeg left', () => ffmpegChildren().length === 0, 10_000);
-  }, 60_000);
+  }, 90_000);
+
+  it('lets an encoder that reconnects within the grace resume its broadcast (OBS reconnects by itself)', async () => {
+    const st = await newStream();
+    const first = publish(st.streamKey);
+    await until('two producers', () => producers(st.id).length === 2, 40_000);
+    const broadcast = s.broadcasts.get(st.id)!;
+    const firstVideo = videoProducer(st.id)!.id;
+    first.stop();
+    await until('reconnecting', () => broadcast.state === 'reconnecting', 10_000);
+    const again = publish(st.streamKey, { seconds: 4 });
+    await until('live again with new producers', () => broadcast.state === 'live' && producers(st.id).length === 2, 20_000);
+    expect(s.broadcasts.get(st.id)).toBe(broadcast);
+    expect(videoProducer(st.id)!.id).not.toBe(firstVideo);
+    await until('video RTP', async () => (await bytesIn(videoProducer(st.id)!)) > 0, 10_000);
+    expect(await again.exited).toBe(0);
+    await until('the broadcast ended', async () => (await status(st.id)) === 'ended', 10_000);
+    await until('no ffmpeg left', () => ffmpegChildren().length === 0, 10_000);
+  }, 90_000);
 
   it('refuses a wrong key (the encoder is told why) and leaves nothing behind', async () => {
     const st = await newStream();
@@ -131,7 +151,7 @@ describe('RTMP ingest (real ffmpeg publisher)', () => {
   it('refuses a second publisher into a live stream (stream_busy); the first goes on', async () => {
     const st = await newStream();
     const first = publish(st.streamKey);
-    await until('two producers', () => producers(st.id).length === 2, 20_000);
+    await until('two producers', () => producers(st.id).length === 2, 40_000);
     const publisher = s.broadcasts.get(st.id)!.publisher;
     const second = publish(st.streamKey);
     expect(await second.exited).not.toBe(0);
@@ -145,5 +165,5 @@ describe('RTMP ingest (real ffmpeg publisher)', () => {
     first.stop();
     await until('the broadcast ended', async () => (await status(st.id)) === 'ended', GRACE_MS + 10_000);
     await until('no ffmpeg left', () => ffmpegChildren().length === 0, 10_000);
-  }, 60_000);
+  }, 90_000);
 });

@@ -59,7 +59,7 @@ describe('SRT ingest (real ffmpeg caller)', () => {
   it('turns an OBS-like SRT publish into a live broadcast with the sender\'s latency: re-encoded H.264, Opus, the real height, HLS', async () => {
     const st = await newStream();
     const enc = publish(st.streamKey, { latencyMs: 300 });
-    await until('two producers', () => producers(st.id).length === 2, 30_000);
+    await until('two producers', () => producers(st.id).length === 2, 40_000);
     expect(await status(st.id)).toBe('live');
     const conn = s.ingest.srt!.connections[0]!;
     expect(conn.latencyMs).toBe(300);
@@ -117,7 +117,7 @@ describe('SRT ingest (real ffmpeg caller)', () => {
     expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
     const st = await newStream();
     const enc = publish(st.streamKey);
-    await until('two producers', () => producers(st.id).length === 2, 30_000);
+    await until('two producers', () => producers(st.id).length === 2, 40_000);
     enc.stop();
     await until('the broadcast ended', async () => (await status(st.id)) === 'ended', GRACE_MS + 15_000);
     await until('no ffmpeg left', () => ffmpegChildren().length === 0, 10_000);
