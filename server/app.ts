@@ -40,6 +40,11 @@ import { IngestServers } from './ingest/IngestServers.js';
 import { DestinationStore } from './store/DestinationStore.js';
 import { destinationRoutes } from './http/routes/destinationRoutes.js';
 import { KeySealer } from './restream/KeySealer.js';
+import { WebhookStore } from './store/WebhookStore.js';
+import { Webhooks } from './webhooks/Webhooks.js';
+import { WEBHOOK_DEFAULTS } from './webhooks/webhookConfig.js';
+import { webhooksFromLive, webhooksFromRecordings } from './webhooks/webhookSources.js';
+import { webhookRoutes } from './http/routes/webhookRoutes.js';
 import { loadOrCreateRestreamSecret } from './restream/restreamSecret.js';
 import { RestreamService } from './restream/RestreamService.js';
 import { pushRestreamState } from './restream/pushRestreamState.js';
@@ -59,6 +64,8 @@ export interface OnAir {
   ingest: IngestServers;
   /** Restreams to other platforms (server/restream). */
   restream: RestreamService;
+  /** Webhook deliveries (server/webhooks); `emit` for producers of events. */
+  webhooks: Webhooks;
   db: Db;
   close(): Promise<void>;
 }
@@ -92,6 +99,18 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
     throw err;
   }
   const broadcasts = new Broadcasts({ pool, streams, logger, graceMs: config.reconnectGraceMs, maxWebrtcViewers: config.maxWebrtcViewers });
+  // Webhooks: events queued in the database (a restart resumes them), delivered signed, with retries.
+  const webhookStore = new WebhookStore(db);
+  const webhooks = new Webhooks({
+    ...WEBHOOK_DEFAULTS,
+    store: webhookStore,
+    ownerOf: (streamId) => streams.byId(streamId)?.ownerId,
+    serverHook: config.webhooks.url && config.webhooks.secret ? { url: config.webhooks.url, secret: config.webhooks.secret } : undefined,
+    allowPrivate: config.webhooks.allowPrivate,
+    retry: { firstMs: config.webhooks.retryFirstMs, maxMs: WEBHOOK_DEFAULTS.retryMaxMs, windowMs: WEBHOOK_DEFAULTS.retryWindowMs },
+    logger,
+  });
+  webhooksFromLive(broadcasts, streams, webhooks);
   // Local RTP ports ffmpeg receives on: HLS bridges and restreams.
   const rtpPorts = new PortPool(config.hls.portMin, config.hls.portMax, { shuffleStart: true });
   const hls = new HlsService({
@@ -112,6 +131,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
       restartDelayMs: 500,
     },
     logger,
+    onRecording: webhooksFromRecordings(webhooks),
   });
   // Every new broadcast gets its HLS bridge (and recording), which it feeds and closes at its end.
   broadcasts.addOutputFactory((streamId) => hls.output(streamId));
@@ -151,6 +171,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
     api: [
       ['/recordings', recordingRoutes(services, recordings, hls)],
       ['/media', mediaRoutes(pool)],
+      ['/webhooks', webhookRoutes(services, webhookStore, webhooks)],
       ['/streams', chatRoutes(services, chat)],
       ['/streams', destinationRoutes(services, { destinations, restream, sealer, allowPrivate: config.restreamAllowPrivate, ownRtmpPort: () => ingest?.rtmpPort ?? null })],
     ],
@@ -206,10 +227,11 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
       server.closeAllConnections();
       await signalingClosed;
       await serverClosed;
+      await webhooks.close();
       pool.close();
       db.close();
       logger.info('stopped');
     })());
 
-  return { url, port, services, pool, broadcasts, signaling, chat, hls, ingest: ingest!, restream, db, close };
+  return { url, port, services, pool, broadcasts, signaling, chat, hls, ingest: ingest!, restream, webhooks, db, close };
 }

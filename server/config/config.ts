@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { DEFAULTS } from './defaults.js';
 import { parseLadder } from '../hls/ladder.js';
 import { INGEST_ENV, toIngestConfig, type IngestConfig } from '../ingest/ingestConfig.js';
+import { WEBHOOK_ENV, toWebhookConfig, webhookConfigProblem, type WebhookConfig } from '../webhooks/webhookConfig.js';
 import { RESTREAM_ENV, toRestreamConfig, type RestreamConfig } from '../restream/restreamConfig.js';
 
 const port = (name: string) =>
@@ -79,6 +80,7 @@ const envSchema = z.object({
   MEDIASOUP_WORKER_BIN: z.string().min(1).optional(),
   ...INGEST_ENV,
   ...RESTREAM_ENV,
+  ...WEBHOOK_ENV,
 });
 
 export interface Config extends RestreamConfig {
@@ -119,6 +121,8 @@ export interface Config extends RestreamConfig {
   workerBin: string | undefined;
   /** RTMP and SRT ingest ports (null: off). */
   ingest: IngestConfig;
+  /** The server-wide webhook and the rules for every hook (server/webhooks). */
+  webhooks: WebhookConfig;
   accessTokenTtlSeconds: number;
   viewerTokenTtlSeconds: number;
 }
@@ -140,6 +144,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.ONAIR_RTC_PORT !== 0 && e.ONAIR_RTC_PORT + e.ONAIR_WORKERS - 1 > 65535) {
     throw new ConfigError('invalid configuration:\n  ONAIR_RTC_PORT: too high for ONAIR_WORKERS consecutive ports');
   }
+  const webhookProblem = webhookConfigProblem(e);
+  if (webhookProblem) throw new ConfigError(`invalid configuration:\n  ${webhookProblem}`);
   return {
     host: e.HOST,
     port: e.PORT,
@@ -170,6 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerBin: e.MEDIASOUP_WORKER_BIN,
     ingest: toIngestConfig(e),
     ...toRestreamConfig(e),
+    webhooks: toWebhookConfig(e),
     accessTokenTtlSeconds: DEFAULTS.accessTokenTtlSeconds,
     viewerTokenTtlSeconds: DEFAULTS.viewerTokenTtlSeconds,
   };
@@ -180,6 +187,9 @@ const SECRET_KEYS: ReadonlySet<keyof Config> = new Set(['jwtSecret', 'adminPassw
 /** The configuration with secrets masked, for the start-up log. */
 export function describeConfig(config: Config): Record<string, unknown> {
   return Object.fromEntries(
-    Object.entries(config).map(([k, v]) => [k, SECRET_KEYS.has(k as keyof Config) && v ? '<redacted>' : v]),
+    Object.entries(config).map(([k, v]) => [
+      k,
+      SECRET_KEYS.has(k as keyof Config) && v ? '<redacted>' : k === 'webhooks' && config.webhooks.secret ? { ...config.webhooks, secret: '<redacted>' } : v,
+    ]),
   );
 }

@@ -1,0 +1,59 @@
+/**
+ * Where webhook events come from, wired once in app.ts: the live layer's own events (Broadcasts emits
+ * `started` when a new broadcast makes a stream live and `ended` at its end) and the HLS service's
+ * `onRecording` callback (a recording ready or deleted). Nothing here looks anything up in a registry of
+ * broadcasts: each event carries its stream id, and the stream's title is read from the store at that moment.
+ * restream.failed is emitted by server/restream through the same `WebhookEmitter`.
+ */
+import type { RecordingEvent } from '../hls/HlsService.js';
+import type { WebhookEmitter } from './events.js';
+
+/** What the live layer emits that webhooks need (Broadcasts' events of these names). */
+export interface LiveEvents {
+  on(event: 'started', listener: (e: { streamId: string }) => void): unknown;
+  on(event: 'ended', listener: (e: { streamId: string; reason: string }) => void): unknown;
+  off(event: 'started', listener: (e: { streamId: string }) => void): unknown;
+  off(event: 'ended', listener: (e: { streamId: string; reason: string }) => void): unknown;
+}
+
+/** Subscribes to the live layer's events; returns the unsubscribe. */
+export function webhooksFromLive(
+  live: LiveEvents,
+  streams: { byId(id: string): { title: string; startedAt: string | null } | undefined },
+  webhooks: WebhookEmitter,
+): () => void {
+  const started = ({ streamId }: { streamId: string }) => {
+    const s = streams.byId(streamId);
+    if (s) webhooks.emit('stream.live', { streamId, title: s.title, startedAt: s.startedAt ?? new Date().toISOString() });
+  };
+  const ended = ({ streamId, reason }: { streamId: string; reason: string }) => {
+    webhooks.emit('stream.ended', { streamId, title: streams.byId(streamId)?.title ?? null, reason, endedAt: new Date().toISOString() });
+  };
+  live.on('started', started);
+  live.on('ended', ended);
+  return () => {
+    live.off('started', started);
+    live.off('ended', ended);
+  };
+}
+
+/** The HlsService `onRecording` option: recordings ready or deleted, as webhook events. */
+export function webhooksFromRecordings(webhooks: WebhookEmitter): (event: RecordingEvent) => void {
+  return (e) => {
+    if (e.type === 'deleted') {
+      webhooks.emit('recording.deleted', { recordingId: e.recordingId, streamId: e.streamId });
+      return;
+    }
+    const r = e.recording;
+    webhooks.emit('recording.ready', {
+      recordingId: r.id,
+      streamId: r.streamId,
+      title: r.title,
+      startedAt: r.startedAt,
+      endedAt: r.endedAt,
+      durationSeconds: r.durationSeconds,
+      renditions: r.renditions,
+      sizeBytes: r.sizeBytes,
+    });
+  };
+}
