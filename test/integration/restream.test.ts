@@ -3,15 +3,14 @@
  * pattern + tone) to Debian's nginx with libnginx-mod-rtmp, started by the test on loopback ports
  * (ONAIR_RESTREAM_ALLOW_PRIVATE=1); ffprobe reads what nginx recorded.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { types } from 'mediasoup';
 import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { destinationListSchema, type RestreamStateEvent } from '../../shared/restream.js';
-import type { PublisherLease } from '../../server/live/Broadcast.js';
 import { freePort, startNginxRtmp, type NginxRtmp } from '../helpers/nginxRtmp.js';
+import { startH264Source } from '../helpers/h264RtpSource.js';
 import { startRtpSource } from '../helpers/rtpSource.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
 import { until } from '../helpers/until.js';
@@ -70,50 +69,6 @@ function probe(file: string): { video: string | undefined; audio: string | undef
  */
 const decodeErrors = (file: string) =>
   spawnSync('ffmpeg', ['-v', 'error', '-i', file, '-fps_mode', 'passthrough', '-enc_time_base', '-1', '-f', 'null', '-'], { encoding: 'utf8' }).stderr.trim();
-
-/** An H.264 publisher (ffmpeg libx264 baseline → RTP) with Opus audio, like a browser sending H.264. */
-async function startH264Source(lease: PublisherLease): Promise<{ stop(): void }> {
-  const router = lease.broadcast.router;
-  const plain = () => router.createPlainTransport({ listenIp: { ip: '127.0.0.1' }, rtcpMux: false, comedia: true });
-  const vt = await plain();
-  const at = await plain();
-  const video = await vt.produce({
-    kind: 'video',
-    rtpParameters: {
-      codecs: [{ mimeType: 'video/H264', payloadType: 102, clockRate: 90000, parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f' }, rtcpFeedback: [{ type: 'nack', parameter: 'pli' }] }],
-      encodings: [{ ssrc: 44444444 }],
-    },
-    appData: { source: 'whip', height: 360 },
-  });
-  const audio = await at.produce({
-    kind: 'audio',
-    rtpParameters: { codecs: [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2 }], encodings: [{ ssrc: 55555555 }] },
-    appData: { source: 'whip' },
-  });
-  const url = (t: types.PlainTransport) => `rtp://127.0.0.1:${t.tuple.localPort}?rtcpport=${t.rtcpTuple!.localPort}&pkt_size=1200`;
-  const ffmpeg: ChildProcess = spawn(
-    'ffmpeg',
-    [
-      '-hide_banner', '-loglevel', 'error', '-re',
-      '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30',
-      '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-      '-map', '0:v', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p', '-g', '30', '-b:v', '800k',
-      '-ssrc', '44444444', '-payload_type', '102', '-f', 'rtp', url(vt),
-      '-map', '1:a', '-c:a', 'libopus', '-ac', '2', '-b:a', '64k',
-      '-ssrc', '55555555', '-payload_type', '100', '-f', 'rtp', url(at),
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  lease.broadcast.addProducer(lease, audio, 'whip');
-  lease.broadcast.addProducer(lease, video, 'whip');
-  return {
-    stop() {
-      ffmpeg.kill('SIGKILL');
-      vt.close();
-      at.close();
-    },
-  };
-}
 
 describe('restream to a real RTMP server (nginx-rtmp)', () => {
   it('transcodes a VP8 broadcast to H.264 + AAC; a refusing destination is retried and goes live when it comes back, without disturbing the other; the end leaves complete recordings and no ffmpeg', async () => {
