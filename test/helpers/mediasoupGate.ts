@@ -132,7 +132,6 @@ export class MediasoupGate {
     for (const name of methods) {
       const original = t[name];
       if (typeof original !== 'function') continue;
-      // eslint-disable-next-line @typescript-eslint/no-this-alias
       const gate = this;
       Object.defineProperty(target, name, {
         configurable: true,

@@ -66,7 +66,6 @@ describe(`${JOINS} viewer joins abandoned at random moments`, () => {
     async function abandonedJoin(): Promise<void> {
       const dropAfter = random() * 600;
       const cut = random() < 0.5;
-      const t0 = Date.now();
       let c: TestSocket | undefined;
       let last = 'nothing';
       const dropped = new Promise<void>((resolve) => setTimeout(resolve, dropAfter));
@@ -104,7 +103,6 @@ describe(`${JOINS} viewer joins abandoned at random moments`, () => {
       await sequence;
       c?.disconnect();
       reached.set(last, (reached.get(last) ?? 0) + 1);
-      void t0;
     }
 
     let next = 0;
