@@ -92,8 +92,8 @@ export function webhookRoutes(s: Services, store: WebhookStore, webhooks: Webhoo
   });
 
   r.get('/:id/deliveries', (req, res) => {
-    const hook = find(req);
     const q = parse(deliveriesQuerySchema, req.query, 'query');
+    const hook = find(req);
     const { deliveries, total } = store.deliveries(hook.id, q);
     res.json({ deliveries: deliveries.map(deliveryView), total });
   });
