@@ -39,10 +39,15 @@ export async function attachHls(video: HTMLVideoElement, url: string, opts: Atta
   if (mseSupported()) {
     const { default: Hls } = await import('hls.js');
     const hls = new Hls({
-      lowLatencyMode: false,
+      // Live: LL-HLS (parts, blocking playlist reloads; OnAir serves them for every rendition). hls.js then
+      // aims at the playlist's PART-HOLD-BACK (3 parts, ~0.6 s) but starts on an independent part (one per
+      // 1 s segment), so it starts up to a segment further back; maxLiveSyncPlaybackRate lets it catch up by
+      // playing up to 1.5× until it reaches its target (bench/NOTES.md: measured glass-to-glass).
+      lowLatencyMode: opts.live,
+      // Players without parts (recordings, and the fallback) keep 1.5 segments back.
       liveSyncDurationCount: 1.5,
       liveMaxLatencyDurationCount: 5,
-      maxLiveSyncPlaybackRate: 1.2,
+      maxLiveSyncPlaybackRate: 1.5,
       backBufferLength: opts.live ? 10 : 60,
       startPosition: opts.live ? -1 : 0,
     });
