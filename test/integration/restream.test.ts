@@ -229,4 +229,21 @@ describe('destinations API', () => {
     expect((await s.api('DELETE', `/api/streams/${streamId}/destinations/${ok.body.id}`, { token: ann })).status).toBe(404);
     expect((await s.api('GET', `/api/streams/${streamId}/destinations`, { token: ann })).body.destinations).toEqual([]);
   }, 60_000);
+
+  it('answers junk bodies and URLs with 400, never 500, and stays up (fuzz)', async () => {
+    const streamId = await newStream('fuzz');
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const junkString = (n: number) => String.fromCharCode(...Array.from({ length: n }, () => Math.floor(rnd() * 0x2fff)));
+    const schemes = ['rtmp', 'rtmps', 'rtmpt', 'http', 'file', 'gopher', 'srt', 'RTMP', ''];
+    const bodies: unknown[] = [null, [], 'x', 42, { url: null }, { url: 'rtmp://[::1', streamKey: 'k' }, { url: 'rtmp://%00/live', streamKey: 'k' }, { url: `rtmp://${'a'.repeat(300)}.com/${'b'.repeat(300)}`, streamKey: 'k' }];
+    for (let i = 0; i < 150; i++) {
+      bodies.push({ url: `${schemes[i % schemes.length]}://${junkString(1 + (i % 30))}/${junkString(i % 10)}`, streamKey: i % 3 ? 'k' : junkString(5) });
+    }
+    for (const body of bodies) {
+      const r = await s.api('POST', `/api/streams/${streamId}/destinations`, { token: ann, body: JSON.stringify(body) });
+      expect(r.status, JSON.stringify(body)).toBe(400);
+    }
+    expect((await s.api('GET', `/api/streams/${streamId}/destinations`, { token: ann })).body.destinations).toEqual([]);
+  }, 60_000);
 });
