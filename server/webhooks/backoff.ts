@@ -3,7 +3,7 @@
  * between half and all of `min(maxMs, firstMs × 2^(n-1))`: doubling spaces retries out for a receiver that
  * is down for hours, the cap keeps one at least hourly, and the jitter spreads the retries of many
  * deliveries that failed together (a receiver's outage) so they do not all come back in one burst.
- * With the defaults (10 s first, 1 h cap, 24 h window) a delivery is tried about 30 times.
+ * With the defaults (10 s first, 1 h cap, 24 h window) a delivery is tried about 40 times.
  */
 export interface RetryPolicy {
   firstMs: number;
