@@ -141,6 +141,7 @@ async function measureHls(): Promise<Figure[]> {
     const login = await signIn(s);
     const stream = await api<{ id: string }>(s, 'POST', '/api/streams', login.token, { title: 'bench hls' });
     const st = await studio(s, login, stream.id, 720);
+    const load0 = os.loadavg()[0]!;
     const clickedAt = await st.goLive();
     let playableAt = 0;
     for (;;) {
@@ -149,7 +150,8 @@ async function measureHls(): Promise<Figure[]> {
         const text = await master.text();
         const first = text.split('\n').find((l) => l && !l.startsWith('#'));
         const media = first ? await (await fetch(`${s.url}/hls/${stream.id}/${first}`)).text() : '';
-        if (media.split('\n').filter((l) => l.endsWith('.ts')).length >= 1) {
+        // A full segment listed (LL-HLS: the rendition playlist is served once one exists).
+        if (media.split('\n').some((l) => /\.(m4s|ts)(\?|$)/.test(l) && !l.startsWith('#'))) {
           playableAt = Date.now();
           break;
         }
@@ -169,12 +171,20 @@ async function measureHls(): Promise<Figure[]> {
     log(`  hls: measuring ${seconds} s (${renditions} renditions)…`);
     await sleep(seconds * 1000);
     const cores = pid ? (cpuSeconds(pid) - cpu0) / ((Date.now() - t0) / 1000) : NaN;
+    const load1 = os.loadavg()[0]!;
     const b = await benchOf(viewer);
+    // hls.js's own view: its latency estimate and target (LL-HLS: PART-HOLD-BACK), and the playback rate.
+    const hlsView = await viewer.evaluate(() => {
+      const v = document.querySelector('video');
+      return { rate: v?.playbackRate ?? NaN, buffered: v && v.buffered.length ? v.buffered.end(v.buffered.length - 1) - v.currentTime : NaN };
+    });
+    log(`  hls: load average ${load0.toFixed(1)} → ${load1.toFixed(1)}; playbackRate ${hlsView.rate}, buffer ahead ${hlsView.buffered.toFixed(2)} s`);
     await closeBrowsers();
+    const load = ` [load avg ${load0.toFixed(0)}–${load1.toFixed(0)} on ${os.cpus().length} cores]`;
     return [
-      figure('HLS: "Go live" → master playlist with a playable segment', 'ms', [playableAt - clickedAt]),
-      figure(`HLS glass-to-glass in hls.js, default ladder (${renditions} renditions from 720p)`, 'ms', b.samples.slice(before).map((x) => x.lat), 'p50 ≤ 1500'),
-      { ...figure(`ffmpeg CPU for the default ladder (${renditions} renditions), cores`, 'cores', [cores]), target: '≤ 0.6' },
+      { ...figure(`HLS (LL-HLS): "Go live" → master playlist with a playable segment${load}`, 'ms', [playableAt - clickedAt]), target: '≤ 1000' },
+      figure(`HLS glass-to-glass in hls.js lowLatencyMode, default ladder (${renditions} renditions from 720p)${load}`, 'ms', b.samples.slice(before).map((x) => x.lat), 'p50 ≤ 1000, p95 ≤ 1300'),
+      { ...figure(`ffmpeg CPU for the default ladder (${renditions} renditions, fMP4 to pipes), cores${load}`, 'cores', [cores]), target: '≤ 0.6' },
     ];
   } finally {
     await closeBrowsers();

@@ -54,8 +54,12 @@ export class CmafReader {
         case 'mdat': {
           if (!this.#moof || !this.#init) throw new CmafError('mdat without a moof');
           const tracks = parseFragment(this.#moof, this.#init);
-          const primary = tracks.find((t) => t.trackId === this.#init!.primary.trackId);
-          if (!primary) throw new CmafError('fragment without the primary track');
+          // A fragment may lack the primary track's traf: ffmpeg writes audio-only fragments while the video
+          // has not started (or stalled). It is passed on with an empty primary entry, which the packager drops
+          // (counted), rather than ending the run: measured at the start of an epoch whose audio came first.
+          const primary = tracks.find((t) => t.trackId === this.#init!.primary.trackId) ?? {
+            trackId: this.#init.primary.trackId, decodeTime: 0, duration: 0, sampleCount: 0, startsWithKeyframe: false,
+          };
           events.push({
             type: 'fragment',
             fragment: { bytes: concat([...this.#prefix, this.#moof, box.bytes]), tracks, primary, timescale: this.#init.primary.timescale },
