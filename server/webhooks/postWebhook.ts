@@ -5,8 +5,8 @@
  * - The connection goes only to addresses `checkedLookup` approved (addressPolicy.ts); an IP literal in the
  *   URL never reaches a lookup, so it is checked here first.
  * - One bound (`timeoutMs`) covers connecting, sending and the answer's status line and headers: a receiver
- *   that accepts and never answers cannot hold a delivery slot. The answer's body is read and thrown away
- *   (at most 64 KiB; more ends the connection), so the socket is freed.
+ *   that accepts and never answers cannot hold a delivery slot. The answer's body is not read: the status
+ *   decides, and the connection is closed at once (no keep-alive: `agent: false`).
  * - Redirects are not followed (a 3xx is a failed attempt): following one would reach a URL nobody checked.
  * - `signal` (the service closing) aborts the request; the caller then leaves the delivery pending.
  */
@@ -16,8 +16,6 @@ import net from 'node:net';
 import { AddressRefusedError, bareHost, checkedLookup, isPrivateAddress } from './addressPolicy.js';
 
 export type AttemptResult = { ok: true; status: number } | { ok: false; status: number | null; error: string };
-
-const MAX_ANSWER_BYTES = 64 * 1024;
 
 export interface PostOptions {
   timeoutMs: number;
@@ -37,38 +35,47 @@ export function postWebhook(target: string, body: string, headers: Record<string
     if (net.isIP(host) && !opts.allowPrivate && isPrivateAddress(host)) {
       return resolve({ ok: false, status: null, error: `refused: ${host} is a loopback, private or reserved address (ONAIR_WEBHOOK_ALLOW_PRIVATE=1 allows it)` });
     }
-    const timeout = AbortSignal.timeout(opts.timeoutMs);
-    const signal = opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout;
+    // One controller per attempt: aborted by its own timer or by the service closing (a listener removed when
+    // the attempt settles, so the service's long-lived signal keeps no reference to finished attempts).
+    const abort = new AbortController();
+    let why: 'timeout' | 'closing' | undefined;
+    const timer = setTimeout(() => {
+      why = 'timeout';
+      abort.abort();
+    }, opts.timeoutMs);
+    const onClosing = () => {
+      why ??= 'closing';
+      abort.abort();
+    };
+    if (opts.signal?.aborted) onClosing();
+    opts.signal?.addEventListener('abort', onClosing, { once: true });
+    let settled = false;
+    const done = (r: AttemptResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onClosing);
+      resolve(r);
+    };
     const lib = url.protocol === 'https:' ? https : http;
     const req = lib.request(url, {
       method: 'POST',
       headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'user-agent': 'OnAir-Webhooks/1' },
       lookup: checkedLookup(opts.allowPrivate),
-      signal,
+      signal: abort.signal,
       agent: false,
     });
-    let settled = false;
-    const done = (r: AttemptResult) => {
-      if (settled) return;
-      settled = true;
-      resolve(r);
-    };
     req.on('response', (res) => {
       const status = res.statusCode ?? 0;
-      let read = 0;
-      res.on('data', (chunk: Buffer) => {
-        read += chunk.length;
-        if (read > MAX_ANSWER_BYTES) res.destroy();
-      });
-      res.on('error', () => undefined);
-      res.on('close', () => req.destroy());
-      // The status decides; the body is only drained.
       done(status >= 200 && status < 300 ? { ok: true, status } : { ok: false, status, error: `HTTP ${status}` });
+      // The status decides; the answer's body is not read (a slow or endless one cannot hold the socket).
+      res.on('error', () => undefined);
+      req.destroy();
     });
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (err instanceof AddressRefusedError) return done({ ok: false, status: null, error: `refused: ${err.message}` });
-      if (timeout.aborted) return done({ ok: false, status: null, error: `no answer within ${opts.timeoutMs / 1000} s` });
-      if (opts.signal?.aborted) return done({ ok: false, status: null, error: 'aborted: the server is shutting down' });
+      if (why === 'timeout') return done({ ok: false, status: null, error: `no answer within ${opts.timeoutMs / 1000} s` });
+      if (why === 'closing') return done({ ok: false, status: null, error: 'aborted: the server is shutting down' });
       done({ ok: false, status: null, error: err.message || err.code || 'request failed' });
     });
     req.end(body);
