@@ -207,6 +207,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
     db.close();
     throw err;
   });
+  webhooks.start();
   const port = (server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;

@@ -12,9 +12,11 @@
  * database, a restart resumes whatever was pending; an attempt cut short by `close()` is not counted and runs
  * again after the restart (receivers deduplicate by `OnAir-Event-Id`).
  *
- * Lifetime: one per server, made in app.ts. `close()` stops the pump and the timers, gives the attempts in
- * flight a moment (`closeGraceMs`) to finish, then aborts them; `emit` after `close()` still queues (events of
- * the shutdown itself, such as stream.ended, are delivered after the restart).
+ * Lifetime: one per server, made in app.ts. Events are queued from construction on; `start()` (once the
+ * server is up) begins delivering, with whatever the previous run left pending, so a start-up that fails
+ * half-way leaves no timer behind. `close()` stops the pump and the timers, gives the attempts in flight a
+ * moment (`closeGraceMs`) to finish, then aborts them; `emit` after `close()` still queues (events of the
+ * shutdown itself, such as stream.ended, are delivered after the restart).
  */
 import crypto from 'node:crypto';
 import type { Logger } from '../log/logger.js';
@@ -59,6 +61,7 @@ export class Webhooks implements WebhookEmitter {
   readonly #abort = new AbortController();
   #timer: NodeJS.Timeout | undefined;
   #pruneTimer: NodeJS.Timeout | undefined;
+  #started = false;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -66,9 +69,14 @@ export class Webhooks implements WebhookEmitter {
     this.#o = opts;
     this.#log = opts.logger.child({ component: 'webhooks' });
     opts.store.setServerHook(opts.serverHook?.url);
+  }
+
+  /** Begins delivering: what is queued, including what the previous run left pending. Twice is harmless. */
+  start(): void {
+    if (this.#started || this.#closed) return;
+    this.#started = true;
     this.#prune();
     this.#pruneTimer = setInterval(() => this.#prune(), PRUNE_EVERY_MS).unref();
-    // Deliveries left pending by the previous run.
     this.#wake();
   }
 
@@ -129,7 +137,7 @@ export class Webhooks implements WebhookEmitter {
   }
 
   #wake(): void {
-    if (this.#closed) return;
+    if (!this.#started || this.#closed) return;
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => this.#pump(), 0);
   }

@@ -55,6 +55,7 @@ async function setup(): Promise<Setup> {
       ...over,
     });
     cleanups.push(() => w.close());
+    w.start();
     return w;
   };
   return { db, store, rx, streamId: stream.id, hookId: hook.id, secret: hook.secret, start };
