@@ -40,7 +40,7 @@ COPY --from=build /app/dist dist/
 RUN mkdir -p /data && chown node:node /data
 ENV NODE_ENV=production ONAIR_DATA_DIR=/data PORT=8080
 VOLUME /data
-EXPOSE 8080 40000/udp 40000/tcp
+EXPOSE 8080 40000/udp 40000/tcp 1935/tcp 8890/udp
 USER node
 HEALTHCHECK --interval=15s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 CMD ["node", "dist/server/main.js"]

@@ -15,7 +15,8 @@ import type { requestSchemas } from './signalingSchemas.js';
 import type { RestreamStateEvent } from './restream.js';
 
 
-export const SOURCES = ['camera', 'microphone', 'screen', 'screen-audio', 'composite', 'whip'] as const;
+/** Where a producer's media comes from: a studio capture, or an encoder (WHIP, RTMP, SRT). */
+export const SOURCES = ['camera', 'microphone', 'screen', 'screen-audio', 'composite', 'whip', 'rtmp', 'srt'] as const;
 export type Source = (typeof SOURCES)[number];
 
 export type RequestName = keyof typeof requestSchemas;

@@ -144,7 +144,7 @@ export class IngestSession extends EventEmitter<IngestSessionEvents> {
         throw new LiveError('not_publisher', 'another publisher took this stream while this one was starting');
       }
       // The producers are the broadcast's from here (it closes them when the lease goes back).
-      for (const p of producers) broadcast.addProducer(lease, p, 'whip');
+      for (const p of producers) broadcast.addProducer(lease, p, spec.protocol);
     } catch (err) {
       for (const t of transports) t.close();
       await ffmpeg?.kill();

@@ -42,7 +42,8 @@ export const broadcasterHandlers: Handlers = {
   },
 
   'broadcast:stop': async (_p, ctx) => {
-    const lease = ownLease(ctx);
+    const lease = ctx.peer.lease;
+    if (!lease) throw new SignalingError('bad_request', 'you are not broadcasting a stream now: there is nothing to stop');
     ctx.peer.dropLease();
     // Answered once the end is over (outputs finished, status ended): a start right after it succeeds anyway.
     await lease.broadcast.end('the broadcaster ended the stream');

@@ -29,6 +29,7 @@ import { WorkerPool } from '../../server/media/WorkerPool.js';
 import { openDatabase } from '../../server/store/Database.js';
 import { newStreamId } from '../../server/store/ids.js';
 import { StreamStore } from '../../server/store/StreamStore.js';
+import { UserStore } from '../../server/store/UserStore.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { startRtpSource, type RtpSource } from '../helpers/rtpSource.js';
 import { until } from '../helpers/until.js';
@@ -47,6 +48,8 @@ interface TestNode {
   transports: PipeTransports;
   leases: OriginLeases;
   broadcasts: Broadcasts;
+  /** The node's catalogue (a broadcast starts only for a stream that exists in it). */
+  newStream(): string;
   /** Streams this node is the origin of, as OriginPipes looks them up. */
   origins: Map<string, { broadcast: FedBroadcast; lease: OriginLease }>;
   originPipes: OriginPipes;
@@ -73,7 +76,11 @@ async function startNode(id: string, ports: [number, number]): Promise<TestNode>
     ONAIR_PIPE_PORT_MIN: String(ports[0]),
     ONAIR_PIPE_PORT_MAX: String(ports[1]),
   })!;
-  const broadcasts = new Broadcasts({ pool, streams: new StreamStore(openDatabase(':memory:')), logger, graceMs: 5_000, maxWebrtcViewers: 100 });
+  const db = openDatabase(':memory:');
+  const streams = new StreamStore(db);
+  const owner = new UserStore(db).create({ username: `owner-${id}`, passwordHash: 'x', role: 'broadcaster' });
+  const newStream = () => streams.create({ ownerId: owner.id, title: 'cluster test', description: '', tags: [], visibility: 'public' }).id;
+  const broadcasts = new Broadcasts({ pool, streams, logger, graceMs: 5_000, maxWebrtcViewers: 100 });
   const origins = new Map<string, { broadcast: FedBroadcast; lease: OriginLease }>();
   cluster = await ClusterNode.start({
     settings,
@@ -84,7 +91,7 @@ async function startNode(id: string, ports: [number, number]): Promise<TestNode>
   });
   const c = cluster;
   return {
-    id, url, pool, broadcasts, origins,
+    id, url, pool, broadcasts, origins, newStream,
     redis: c.redis, registry: c.registry, client: c.client, transports: c.transports, leases: c.leases, originPipes: c.originPipes, edgePipes: c.edgePipes,
     async close() {
       await c.close();
@@ -135,7 +142,7 @@ interface Live {
 
 /** A live broadcast on `node`, fed by ffmpeg, with `node` holding the stream's origin lease. */
 async function goLive(node: TestNode, leases: OriginLeases = node.leases): Promise<Live> {
-  const streamId = newStreamId();
+  const streamId = node.newStream();
   const acquired = await leases.acquire(streamId);
   if (!acquired.ok) throw new Error('lease taken');
   const { broadcast, lease: publisher } = await node.broadcasts.start(streamId, 'publisher-1');
