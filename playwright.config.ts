@@ -51,5 +51,6 @@ export default defineConfig({
   expect: { timeout: 10_000 },
   reporter: [['list'], ['json', { outputFile: 'test-results/playwright.json' }]],
   use: { baseURL: E2E_SERVERS.main.baseURL },
-  webServer: [webServer(E2E_SERVERS.main), webServer(E2E_SERVERS.hlsOnly, { ONAIR_MAX_WEBRTC_VIEWERS: '0' })],
+  // The main server may restream to the nginx-rtmp a spec starts on loopback (restream.spec.ts).
+  webServer: [webServer(E2E_SERVERS.main, { ONAIR_RESTREAM_ALLOW_PRIVATE: '1' }), webServer(E2E_SERVERS.hlsOnly, { ONAIR_MAX_WEBRTC_VIEWERS: '0' })],
 });

@@ -22,6 +22,8 @@
  *   flows (FLV trailer, clean RTMP close: the platform ends the broadcast properly), SIGKILL after the bound;
  *   then transports close and ports go back. Idempotent; never rejects.
  * - A key that could not be decrypted (`target` is an Error) never starts ffmpeg: failed, with the reason.
+ * - The stream key never leaves in a reason: ffmpeg's messages quote the output URL, key included, so every
+ *   reason has the key replaced by `<key>` before it is logged, stored in the state or sent to the studio.
  */
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
@@ -37,7 +39,7 @@ import { rtpSdp } from '../hls/rtpSdp.js';
 import type { BroadcastMedia, BroadcastOutput } from '../live/BroadcastOutput.js';
 import type { Logger } from '../log/logger.js';
 import { plainConsume, releaseHeld, type HeldMedia } from './plainConsumer.js';
-import { restreamArgs } from './restreamArgs.js';
+import { restreamArgs, rtmpTarget } from './restreamArgs.js';
 
 export interface RestreamSettings {
   fps: number;
@@ -77,7 +79,7 @@ class OutputClosedError extends Error {
 export class RestreamOutput extends EventEmitter<RestreamOutputEvents> implements BroadcastOutput {
   readonly name: string;
   readonly destinationId: string;
-  readonly #target: string | Error;
+  readonly #target: { url: string; key: string } | Error;
   readonly #settings: RestreamSettings;
   readonly #ports: PortPool;
   readonly #log: Logger;
@@ -95,7 +97,7 @@ export class RestreamOutput extends EventEmitter<RestreamOutputEvents> implement
   #waitedFor: string | undefined;
   readonly #endings = new Set<Promise<void>>();
 
-  constructor(opts: { destinationId: string; target: string | Error; settings: RestreamSettings; ports: PortPool; logger: Logger }) {
+  constructor(opts: { destinationId: string; target: { url: string; key: string } | Error; settings: RestreamSettings; ports: PortPool; logger: Logger }) {
     super();
     this.destinationId = opts.destinationId;
     this.name = `restream:${opts.destinationId}`;
@@ -205,7 +207,7 @@ export class RestreamOutput extends EventEmitter<RestreamOutputEvents> implement
       fs.writeFileSync(sdpPath, rtpSdp(inputs));
       const copyVideo = v.input.codec.toUpperCase() === 'H264';
       const args = restreamArgs({
-        sdpPath, target: this.#target as string, copyVideo, hasAudio: !!audio, fps: s.fps, videoKbps: s.videoKbps, audioKbps: s.audioKbps,
+        sdpPath, target: rtmpTarget((this.#target as { url: string; key: string }).url, (this.#target as { url: string; key: string }).key), copyVideo, hasAudio: !!audio, fps: s.fps, videoKbps: s.videoKbps, audioKbps: s.audioKbps,
         keyframeSeconds: s.keyframeSeconds, inputTimeoutSeconds: s.inputTimeoutSeconds, ioTimeoutSeconds: s.ioTimeoutSeconds,
       });
       this.#set({ state: 'connecting', video: copyVideo ? 'copy' : 'transcode' });
@@ -270,7 +272,8 @@ export class RestreamOutput extends EventEmitter<RestreamOutputEvents> implement
     if (this.closed) return;
     const failures = this.#status.failures + 1;
     const delayMs = Math.min(this.#settings.retryMaxMs, this.#settings.retryBaseMs * 2 ** (failures - 1));
-    const short = reason.replace(/\s+/g, ' ').slice(0, 400);
+    const key = this.#target instanceof Error ? undefined : this.#target.key;
+    const short = (key ? reason.split(key).join('<key>') : reason).replace(/\s+/g, ' ').slice(0, 400);
     this.#log.warn({ failures, reason: short, retryInMs: delayMs }, 'restream failed; retrying');
     this.#set({ state: 'failed', reason: short, failures, video: this.#status.video });
     this.#set({ state: 'retrying', reason: short, retryInMs: delayMs, failures, video: this.#status.video });

@@ -19,7 +19,7 @@ import type { DestinationRecord, DestinationStore } from '../store/DestinationSt
 import type { KeySealer } from './KeySealer.js';
 import { RestreamGroup } from './RestreamGroup.js';
 import { RestreamOutput, type RestreamSettings } from './RestreamOutput.js';
-import { redactedTarget, rtmpTarget } from './restreamArgs.js';
+import { redactedTarget } from './restreamArgs.js';
 
 export interface RestreamServiceEvents {
   state: [RestreamStateEvent];
@@ -82,9 +82,9 @@ export class RestreamService extends EventEmitter<RestreamServiceEvents> {
   }
 
   #outputFor(d: DestinationRecord): RestreamOutput {
-    let target: string | Error;
+    let target: { url: string; key: string } | Error;
     try {
-      target = rtmpTarget(d.url, this.#sealer.open(d.keySealed, d.id));
+      target = { url: d.url, key: this.#sealer.open(d.keySealed, d.id) };
     } catch (err) {
       target = err instanceof Error ? err : new Error(String(err));
     }

@@ -84,6 +84,9 @@ describe('restream to a real RTMP server (nginx-rtmp)', () => {
     const events: RestreamStateEvent[] = [];
     const sock: Socket = connect(s.url, { transports: ['websocket'], auth: { token: ann } });
     sock.on('restream:state', (e: RestreamStateEvent) => events.push(e));
+    const viewerEvents: unknown[] = [];
+    const viewer: Socket = connect(s.url, { transports: ['websocket'] });
+    viewer.on('restream:state', (e: unknown) => viewerEvents.push(e));
 
     const { lease } = await s.broadcasts.start(streamId, 'test-publisher');
     const src = await startRtpSource(lease, { width: 640, height: 360 });
@@ -91,12 +94,16 @@ describe('restream to a real RTMP server (nginx-rtmp)', () => {
       // The owner watching its own stream (as the studio's preview does) is in the stream's room.
       const joined = (await sock.timeout(5000).emitWithAck('viewer:join', { streamId })) as { ok: boolean };
       expect(joined.ok).toBe(true);
+      expect(((await viewer.timeout(5000).emitWithAck('viewer:join', { streamId })) as { ok: boolean }).ok).toBe(true);
       await until('destination A live', async () => (await statusOf(streamId, a.id)).state === 'live', 30_000);
       const failing = await until('destination B failing', async () => {
         const st = await statusOf(streamId, b.id);
         return st.state === 'retrying' && st;
       }, 30_000);
       expect(failing.reason).toMatch(/refused|Connection|Error/i);
+      // ffmpeg quotes the URL with the key: the reason shows it redacted.
+      expect(failing.reason).toContain('/live/<key>');
+      expect(failing.reason).not.toContain('late-show-key');
       expect((await statusOf(streamId, a.id)).state).toBe('live');
 
       // B's server comes back: the next attempt goes live.
@@ -111,6 +118,8 @@ describe('restream to a real RTMP server (nginx-rtmp)', () => {
       await until('a few seconds recorded by B', () => fs.existsSync(path.join(late.recordings, 'late-show-key-0002.flv')) && fs.statSync(path.join(late.recordings, 'late-show-key-0002.flv')).size > 300_000, 30_000);
       expect(events.some((e) => e.destinationId === b.id && e.status.state === 'retrying')).toBe(true);
       expect(events.some((e) => e.destinationId === b.id && e.status.state === 'live')).toBe(true);
+      // A viewer in the same room hears nothing of the destinations.
+      expect(viewerEvents).toEqual([]);
 
       const pids = s.restream.pids();
       expect(pids).toHaveLength(2);
@@ -119,6 +128,7 @@ describe('restream to a real RTMP server (nginx-rtmp)', () => {
       for (const pid of pids) expect(alive(pid)).toBe(false);
     } finally {
       sock.close();
+      viewer.close();
       src.stop();
     }
     for (const [n, key] of [[good, 'vp8-show-key-0001'], [nginxes[1]!, 'late-show-key-0002']] as const) {
