@@ -62,9 +62,9 @@ export class DestinationsPanel {
     if (!e.success || e.data.streamId !== this.#streamId) return;
     const d = this.#items.get(e.data.destinationId);
     if (!d) return;
-    const was = d.status.state;
     d.status = e.data.status;
-    if (e.data.status.state === 'failed' && was !== 'failed') showToast(`Restream to ${d.name} failed: ${e.data.status.reason ?? 'unknown reason'}`, 'error');
+    // Once per run of failures (each retry fails again until the destination comes back).
+    if (e.data.status.state === 'failed' && e.data.status.failures === 1) showToast(`Restream to ${d.name} failed: ${e.data.status.reason ?? 'unknown reason'}`, 'error');
     this.#render();
   }
 
