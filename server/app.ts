@@ -43,7 +43,7 @@ import { KeySealer } from './restream/KeySealer.js';
 import { WebhookStore } from './store/WebhookStore.js';
 import { Webhooks } from './webhooks/Webhooks.js';
 import { WEBHOOK_DEFAULTS } from './webhooks/webhookConfig.js';
-import { webhooksFromLive, webhooksFromRecordings } from './webhooks/webhookSources.js';
+import { webhooksFromLive, webhooksFromRecordings, webhooksFromRestream } from './webhooks/webhookSources.js';
 import { webhookRoutes } from './http/routes/webhookRoutes.js';
 import { loadOrCreateRestreamSecret } from './restream/restreamSecret.js';
 import { RestreamService } from './restream/RestreamService.js';
@@ -185,6 +185,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
   const server = http.createServer({ requireHostHeader: false }, app);
   server.on('clientError', answerClientError);
   const signaling = new SignalingServer(server, { services, broadcasts, pool, logger, chat });
+  webhooksFromRestream(restream, webhooks);
   restream.on('state', (e) => pushRestreamState(signaling.io, (id) => streams.byId(id)?.ownerId, e));
 
   await new Promise<void>((resolve, reject) => {

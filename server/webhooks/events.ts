@@ -28,8 +28,12 @@ export interface WebhookEventData {
   };
   /** A recording was deleted (through the API). Recordings that go with their deleted stream send none. */
   'recording.deleted': { recordingId: string; streamId: string };
-  /** A restream destination failed (`retrying`: OnAir tries it again). Never carries the destination's key. */
-  'restream.failed': { streamId: string; destinationId: string; reason: string; retrying: boolean; destination?: string };
+  /**
+   * A restream destination failed: its first failure in a row (`retrying`: OnAir tries it again, with
+   * back-off; the repeats of a destination that stays down send no new event), or one it will not retry.
+   * Never carries the destination's key.
+   */
+  'restream.failed': { streamId: string; destinationId: string; reason: string; retrying: boolean };
 }
 
 export interface WebhookBody<T extends WebhookEventType = WebhookEventType> {

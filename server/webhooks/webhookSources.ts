@@ -3,9 +3,10 @@
  * `started` when a new broadcast makes a stream live and `ended` at its end) and the HLS service's
  * `onRecording` callback (a recording ready or deleted). Nothing here looks anything up in a registry of
  * broadcasts: each event carries its stream id, and the stream's title is read from the store at that moment.
- * restream.failed is emitted by server/restream through the same `WebhookEmitter`.
+ * restream.failed comes from RestreamService's `state` events (the same ones the owner's studio gets).
  */
 import type { RecordingEvent } from '../hls/HlsService.js';
+import type { RestreamStateEvent } from '../../shared/restream.js';
 import type { WebhookEmitter } from './events.js';
 
 /** What the live layer emits that webhooks need (Broadcasts' events of these names). */
@@ -56,4 +57,25 @@ export function webhooksFromRecordings(webhooks: WebhookEmitter): (event: Record
       sizeBytes: r.sizeBytes,
     });
   };
+}
+
+/** What the restream service emits that webhooks need (RestreamService's `state`). */
+export interface RestreamEvents {
+  on(event: 'state', listener: (e: RestreamStateEvent) => void): unknown;
+  off(event: 'state', listener: (e: RestreamStateEvent) => void): unknown;
+}
+
+/**
+ * restream.failed: a destination's first failure in a row (or a failure OnAir will not retry, such as a
+ * destination it cannot use). A destination that stays down is retried with back-off and fails again at each
+ * attempt: those repeats send no new event (the studio and the API show them), so a long outage is one
+ * event, not dozens. Returns the unsubscribe.
+ */
+export function webhooksFromRestream(restream: RestreamEvents, webhooks: WebhookEmitter): () => void {
+  const state = ({ streamId, destinationId, status }: RestreamStateEvent) => {
+    if (status.state !== 'failed' || status.failures > 1) return;
+    webhooks.emit('restream.failed', { streamId, destinationId, reason: status.reason ?? 'failed', retrying: status.failures > 0 });
+  };
+  restream.on('state', state);
+  return () => restream.off('state', state);
 }

@@ -31,6 +31,7 @@ beforeAll(async () => {
     ONAIR_WEBHOOK_SECRET: SERVER_SECRET,
     ONAIR_WEBHOOK_ALLOW_PRIVATE: '1',
     ONAIR_WEBHOOK_RETRY_FIRST_MS: '50',
+    ONAIR_RESTREAM_ALLOW_PRIVATE: '1',
     ONAIR_RECONNECT_GRACE_MS: '500',
     ONAIR_HLS_LADDER: '360',
     ONAIR_HLS_PRESET: 'ultrafast',
@@ -192,9 +193,15 @@ describe('events, signatures, retries, delivery log', () => {
     expect((await s.api('DELETE', `/api/webhooks/${hook.id}`, { token: ann })).status).toBe(204);
   }, 30_000);
 
-  it('sends recording.ready when a real broadcast’s recording is finished, and recording.deleted when it is deleted', async () => {
+  it('sends recording.ready when a real broadcast’s recording is finished, recording.deleted when it is deleted, and restream.failed once for a destination that refuses', async () => {
     const hook = await createHook(ann, { url: `${rx.url}/recordings`, events: ['recording.ready', 'recording.deleted'] });
+    const restreamHook = await createHook(ann, { url: `${rx.url}/restream`, events: ['restream.failed'] });
     const st = await newStream(ann, 'Recorded show');
+    // A restream destination nobody listens at: it fails, and is retried while the broadcast lasts.
+    const gone = await startReceiver();
+    await gone.close();
+    const dest = await s.api('POST', `/api/streams/${st.id}/destinations`, { token: ann, body: { url: `rtmp://127.0.0.1:${gone.port}/live`, streamKey: 'dest-secret-key-0123', name: 'nowhere' } });
+    expect(dest.status, JSON.stringify(dest.body)).toBe(201);
     // An RTMP publisher (ffmpeg) for 4 s, then a clean end: the broadcast ends, its recording is finished.
     const enc = startEncoder(`rtmp://127.0.0.1:${s.ingest.rtmpPort}/live/${st.streamKey}`, 'flv', { seconds: 4, bframes: 0, profile: 'baseline' });
     encoders.push(enc);
@@ -210,6 +217,13 @@ describe('events, signatures, retries, delivery log', () => {
     const deleted = await until('recording.deleted', () => ofType(rx.at('/recordings'), 'recording.deleted', st.id)[0]);
     expectSigned(deleted, hook.secret);
     expect(event(deleted).data).toEqual({ recordingId: data.recordingId, streamId: st.id });
+
+    await until('restream.failed', () => ofType(rx.at('/restream'), 'restream.failed', st.id)[0]);
+    const failed = ofType(rx.at('/restream'), 'restream.failed', st.id);
+    expect(failed.length).toBe(1);
+    expectSigned(failed[0]!, restreamHook.secret);
+    expect(event(failed[0]!).data).toMatchObject({ streamId: st.id, destinationId: dest.body.id, retrying: true, reason: expect.any(String) });
+    expect(failed[0]!.body).not.toContain('dest-secret-key-0123');
   }, 90_000);
 });
 
