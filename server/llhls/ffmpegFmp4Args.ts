@@ -40,6 +40,13 @@ export interface Fmp4Args {
 
 export const FIRST_OUTPUT_FD = 3;
 
+/**
+ * How long ffmpeg's muxer may hold one stream's packets back while it waits for the other's, to interleave
+ * them (its default is 10 s). Live RTP audio (Opus → AAC) and video arrive unevenly; a part must never wait
+ * seconds for audio, so the wait is bounded to 300 ms (a guard: not shown to change the measured latency).
+ */
+export const MAX_INTERLEAVE_DELTA_US = 300_000;
+
 export function ffmpegFmp4Args(plan: Fmp4Plan): Fmp4Args {
   const { rungs, copyTop, hasAudio, segmentSeconds, fps } = plan;
   if (rungs.length === 0) throw new Error('the ladder is empty');
@@ -78,6 +85,7 @@ export function ffmpegFmp4Args(plan: Fmp4Plan): Fmp4Args {
       '-movflags', '+frag_keyframe+empty_moov+default_base_moof',
       '-frag_duration', String(Math.round(plan.partSeconds * 1_000_000)),
       '-flush_packets', '1',
+      '-max_interleave_delta', String(MAX_INTERLEAVE_DELTA_US),
       `pipe:${fd}`,
     );
     outputs.push({ rung: i, fd });
