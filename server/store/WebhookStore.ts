@@ -10,105 +10,25 @@
  * got. Pending rows are the queue: a restart picks them up by `nextAttemptAt` (`due`). Deliveries go with
  * their hook, and hooks with their owner (foreign keys `ON DELETE CASCADE`).
  *
- * The async twin for SQLite and PostgreSQL is server/store/sql/WebhookStore.ts, method for method.
+ * The async twin for SQLite and PostgreSQL is server/store/sql/WebhookStore.ts, method for method; the records,
+ * the row layout and the conversions between them live there (this class goes at the switch).
  */
 import type { Db } from './Database.js';
+import {
+  SERVER_HOOK_ID,
+  deliveryFromRow,
+  hookFromRow,
+  type DeliveryAttempt,
+  type DeliveryRecord,
+  type NewDelivery,
+  type NewWebhook,
+  type WebhookDeliveriesTable,
+  type WebhookRecord,
+  type WebhooksTable,
+} from './sql/WebhookStore.js';
 
-export const SERVER_HOOK_ID = 'server';
-
-export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
-
-export interface WebhookRecord {
-  id: string;
-  /** Null: the server-wide hook. */
-  ownerId: string | null;
-  url: string;
-  secret: string;
-  /** Event types this hook wants; empty: all of them. */
-  events: string[];
-  description: string;
-  createdAt: string;
-}
-
-export type NewWebhook = Omit<WebhookRecord, 'createdAt'>;
-
-export interface DeliveryRecord {
-  id: string;
-  webhookId: string;
-  eventId: string;
-  eventType: string;
-  body: string;
-  status: DeliveryStatus;
-  attempts: number;
-  createdAt: string;
-  /** When the next attempt is due (pending only). */
-  nextAttemptAt: string | null;
-  lastAttemptAt: string | null;
-  responseStatus: number | null;
-  lastError: string | null;
-}
-
-export type NewDelivery = Pick<DeliveryRecord, 'id' | 'webhookId' | 'eventId' | 'eventType' | 'body' | 'createdAt' | 'nextAttemptAt'>;
-
-/** What one attempt changed. */
-export interface DeliveryAttempt {
-  status: DeliveryStatus;
-  attempts: number;
-  lastAttemptAt: string;
-  nextAttemptAt: string | null;
-  responseStatus: number | null;
-  lastError: string | null;
-}
-
-interface HookRow {
-  id: string;
-  owner_id: string | null;
-  url: string;
-  secret: string;
-  events: string;
-  description: string;
-  created_at: string;
-}
-
-interface DeliveryRow {
-  id: string;
-  webhook_id: string;
-  event_id: string;
-  event_type: string;
-  body: string;
-  status: DeliveryStatus;
-  attempts: number;
-  created_at: string;
-  next_attempt_at: string | null;
-  last_attempt_at: string | null;
-  response_status: number | null;
-  last_error: string | null;
-}
-
-export const hookFromRow = (r: HookRow): WebhookRecord => ({
-  id: r.id,
-  ownerId: r.owner_id,
-  url: r.url,
-  secret: r.secret,
-  events: JSON.parse(r.events) as string[],
-  description: r.description,
-  createdAt: r.created_at,
-});
-
-export const deliveryFromRow = (r: DeliveryRow): DeliveryRecord => ({
-  id: r.id,
-  webhookId: r.webhook_id,
-  eventId: r.event_id,
-  eventType: r.event_type,
-  body: r.body,
-  status: r.status,
-  attempts: Number(r.attempts),
-  createdAt: r.created_at,
-  nextAttemptAt: r.next_attempt_at,
-  lastAttemptAt: r.last_attempt_at,
-  responseStatus: r.response_status === null ? null : Number(r.response_status),
-  lastError: r.last_error,
-});
+export { SERVER_HOOK_ID } from './sql/WebhookStore.js';
+export type { DeliveryAttempt, DeliveryRecord, DeliveryStatus, NewDelivery, NewWebhook, WebhookRecord } from './sql/WebhookStore.js';
 
 export class WebhookStore {
   readonly #db: Db;
@@ -136,18 +56,18 @@ export class WebhookStore {
   }
 
   byId(id: string): WebhookRecord | undefined {
-    const row = this.#db.prepare('SELECT * FROM webhooks WHERE id = ?').get(id) as HookRow | undefined;
+    const row = this.#db.prepare('SELECT * FROM webhooks WHERE id = ?').get(id) as WebhooksTable | undefined;
     return row && hookFromRow(row);
   }
 
   /** A user's hooks, oldest first. */
   listByOwner(ownerId: string): WebhookRecord[] {
-    return (this.#db.prepare('SELECT * FROM webhooks WHERE owner_id = ? ORDER BY created_at, id').all(ownerId) as HookRow[]).map(hookFromRow);
+    return (this.#db.prepare('SELECT * FROM webhooks WHERE owner_id = ? ORDER BY created_at, id').all(ownerId) as WebhooksTable[]).map(hookFromRow);
   }
 
   /** The hooks that hear about a stream of `ownerId` (undefined: an owner unknown): the owner's and the server's. */
   audience(ownerId: string | undefined): WebhookRecord[] {
-    const rows = this.#db.prepare('SELECT * FROM webhooks WHERE id = ? OR owner_id = ? ORDER BY created_at, id').all(SERVER_HOOK_ID, ownerId ?? null) as HookRow[];
+    const rows = this.#db.prepare('SELECT * FROM webhooks WHERE id = ? OR owner_id = ? ORDER BY created_at, id').all(SERVER_HOOK_ID, ownerId ?? null) as WebhooksTable[];
     return rows.map(hookFromRow);
   }
 
@@ -166,7 +86,7 @@ export class WebhookStore {
   }
 
   deliveryById(id: string): DeliveryRecord | undefined {
-    const row = this.#db.prepare('SELECT * FROM webhook_deliveries WHERE id = ?').get(id) as DeliveryRow | undefined;
+    const row = this.#db.prepare('SELECT * FROM webhook_deliveries WHERE id = ?').get(id) as WebhookDeliveriesTable | undefined;
     return row && deliveryFromRow(row);
   }
 
@@ -174,7 +94,7 @@ export class WebhookStore {
   due(now: string, limit: number): DeliveryRecord[] {
     const rows = this.#db
       .prepare("SELECT * FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?")
-      .all(now, limit) as DeliveryRow[];
+      .all(now, limit) as WebhookDeliveriesTable[];
     return rows.map(deliveryFromRow);
   }
 
@@ -195,7 +115,7 @@ export class WebhookStore {
     const total = (this.#db.prepare('SELECT COUNT(*) AS n FROM webhook_deliveries WHERE webhook_id = ?').get(webhookId) as { n: number }).n;
     const rows = this.#db
       .prepare('SELECT * FROM webhook_deliveries WHERE webhook_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?')
-      .all(webhookId, page.limit, page.offset) as DeliveryRow[];
+      .all(webhookId, page.limit, page.offset) as WebhookDeliveriesTable[];
     return { deliveries: rows.map(deliveryFromRow), total };
   }
 

@@ -15,18 +15,53 @@ import type { Kysely } from 'kysely';
 import { translated } from './errors.js';
 import { toNumber } from './numbers.js';
 import type { CatalogueSchema } from './schema.js';
-import {
-  SERVER_HOOK_ID,
-  type DeliveryAttempt,
-  type DeliveryRecord,
-  type DeliveryStatus,
-  type NewDelivery,
-  type NewWebhook,
-  type WebhookRecord,
-} from '../WebhookStore.js';
 
-export { SERVER_HOOK_ID } from '../WebhookStore.js';
-export type { DeliveryAttempt, DeliveryRecord, DeliveryStatus, NewDelivery, NewWebhook, WebhookRecord } from '../WebhookStore.js';
+export const SERVER_HOOK_ID = 'server';
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+export interface WebhookRecord {
+  id: string;
+  /** Null: the server-wide hook. */
+  ownerId: string | null;
+  url: string;
+  secret: string;
+  /** Event types this hook wants; empty: all of them. */
+  events: string[];
+  description: string;
+  createdAt: string;
+}
+
+export type NewWebhook = Omit<WebhookRecord, 'createdAt'>;
+
+export interface DeliveryRecord {
+  id: string;
+  webhookId: string;
+  eventId: string;
+  eventType: string;
+  body: string;
+  status: DeliveryStatus;
+  attempts: number;
+  createdAt: string;
+  /** When the next attempt is due (pending only). */
+  nextAttemptAt: string | null;
+  lastAttemptAt: string | null;
+  responseStatus: number | null;
+  lastError: string | null;
+}
+
+export type NewDelivery = Pick<DeliveryRecord, 'id' | 'webhookId' | 'eventId' | 'eventType' | 'body' | 'createdAt' | 'nextAttemptAt'>;
+
+/** What one attempt changed. */
+export interface DeliveryAttempt {
+  status: DeliveryStatus;
+  attempts: number;
+  lastAttemptAt: string;
+  nextAttemptAt: string | null;
+  responseStatus: number | null;
+  lastError: string | null;
+}
+
 
 export interface WebhooksTable {
   id: string;
@@ -87,7 +122,7 @@ export interface WebhookStore {
 
 type Db = Kysely<CatalogueSchema & WebhookTables>;
 
-const hookFromRow = (r: WebhooksTable): WebhookRecord => ({
+export const hookFromRow = (r: WebhooksTable): WebhookRecord => ({
   id: r.id,
   ownerId: r.owner_id,
   url: r.url,
@@ -97,7 +132,7 @@ const hookFromRow = (r: WebhooksTable): WebhookRecord => ({
   createdAt: r.created_at,
 });
 
-const deliveryFromRow = (r: WebhookDeliveriesTable): DeliveryRecord => ({
+export const deliveryFromRow = (r: WebhookDeliveriesTable): DeliveryRecord => ({
   id: r.id,
   webhookId: r.webhook_id,
   eventId: r.event_id,
