@@ -80,10 +80,6 @@ export class Webhooks implements WebhookEmitter {
     this.#wake();
   }
 
-  get allowPrivate(): boolean {
-    return this.#o.allowPrivate;
-  }
-
   /** Queues the event for every hook that wants it. Never throws. */
   emit<T extends WebhookEventType>(type: T, data: WebhookEventData[T]): void {
     try {
@@ -108,10 +104,12 @@ export class Webhooks implements WebhookEmitter {
    * WebhookLimitError.
    */
   async create(ownerId: string, h: { url: string; events: WebhookEventType[]; description: string }): Promise<WebhookRecord> {
+    await resolveAllowed(bareHost(new URL(h.url)), this.#o.allowPrivate);
+    // Counted after the await, with no await between the count and the insert: two creations at once cannot
+    // both pass the limit.
     if (this.#o.store.listByOwner(ownerId).length >= this.#o.maxHooksPerUser) {
       throw new WebhookLimitError(`a user may have at most ${this.#o.maxHooksPerUser} webhooks: delete one first`);
     }
-    await resolveAllowed(bareHost(new URL(h.url)), this.#o.allowPrivate);
     return this.#o.store.create({ id: `wh_${crypto.randomBytes(12).toString('base64url')}`, ownerId, url: h.url, secret: newWebhookSecret(), events: h.events, description: h.description });
   }
 

@@ -90,6 +90,13 @@ describe('webhook API', () => {
     expect((await s.api('GET', '/api/webhooks')).status).toBe(401);
   });
 
+  it('holds a user to 10 hooks, also when they are created at once', async () => {
+    const dave = await s.broadcaster('dave');
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => s.api('POST', '/api/webhooks', { token: dave, body: { url: `${rx.url}/dave${i}` } })));
+    expect(answers.map((r) => r.status).sort()).toEqual([...Array(10).fill(201), 409, 409]);
+    expect((await s.api('GET', '/api/webhooks', { token: dave })).body.webhooks).toHaveLength(10);
+  });
+
   it('refuses malformed input: other schemes, credentials, unknown events, extra fields, bad ids', async () => {
     for (const body of [
       { url: 'ftp://example.com/hook' },
