@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { toStoreError } from '../../server/store/sql/errors.js';
 import { createLogger } from '../../server/log/logger.js';
 import { openDatabase, type Db } from '../../server/store/Database.js';
 import { StreamStore } from '../../server/store/StreamStore.js';
@@ -143,6 +144,18 @@ describe('webhook delivery queue', () => {
     // Events emitted after the shutdown are still queued, for the next start.
     w.emit('stream.live', live(t.streamId));
     expect(t.store.deliveries('wh_shutdownshutdown', { limit: 5, offset: 0 }).total).toBe(2);
+  });
+
+  it('stores no hook for an account removed while its address was being checked', async () => {
+    const t = await setup();
+    const w = t.start();
+    const owner = t.store.byId(t.hookId)!.ownerId!;
+    const creating = w.create(owner, { url: 'http://localhost:9/x', events: [], description: '' });
+    // The name is being resolved (an await): the account goes meanwhile.
+    t.db.prepare('DELETE FROM users WHERE id = ?').run(owner);
+    const err = await creating.catch((e: unknown) => e);
+    expect(toStoreError(err)).toMatchObject({ reason: 'missing_reference' });
+    expect(t.store.listByOwner(owner)).toEqual([]);
   });
 
   it('sends an event of a stream nobody owns (deleted) to the server-wide hook only, signed with ONAIR_WEBHOOK_SECRET', async () => {

@@ -14,6 +14,7 @@ import { Router, type Request } from 'express';
 import { canManage } from '../../auth/access.js';
 import type { DeliveryRecord, WebhookRecord, WebhookStore } from '../../store/WebhookStore.js';
 import { SERVER_HOOK_ID } from '../../store/WebhookStore.js';
+import { StoreError, toStoreError } from '../../store/sql/errors.js';
 import { AddressRefusedError } from '../../webhooks/addressPolicy.js';
 import { WebhookLimitError, type Webhooks } from '../../webhooks/Webhooks.js';
 import { createWebhookSchema, deliveriesQuerySchema, webhookIdSchema } from '../../webhooks/webhookSchemas.js';
@@ -65,6 +66,9 @@ export function webhookRoutes(s: Services, store: WebhookStore, webhooks: Webhoo
     } catch (err) {
       if (err instanceof AddressRefusedError) throw new ApiError('validation_failed', `url: ${err.message}`, { issues: [{ path: 'url', message: err.message }] });
       if (err instanceof WebhookLimitError) throw new ApiError('conflict', err.message);
+      // The account was removed while its hook's address was being checked.
+      const stored = toStoreError(err);
+      if (stored instanceof StoreError && stored.reason === 'missing_reference') throw new ApiError('unauthorized', 'the account of this token no longer exists');
       const code = (err as NodeJS.ErrnoException).code;
       if (code === dns.NOTFOUND || code === dns.NODATA || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
         throw new ApiError('validation_failed', `url: its host could not be resolved (${code})`, { issues: [{ path: 'url', message: 'the host could not be resolved' }] });
