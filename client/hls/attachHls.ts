@@ -39,12 +39,13 @@ export async function attachHls(video: HTMLVideoElement, url: string, opts: Atta
   if (mseSupported()) {
     const { default: Hls } = await import('hls.js');
     const hls = new Hls({
-      // Live: LL-HLS (parts, blocking playlist reloads; OnAir serves them for every rendition). hls.js then
-      // aims at the playlist's PART-HOLD-BACK (3 parts, ~0.6 s) but starts on an independent part (one per
-      // 1 s segment), so it starts up to a segment further back; maxLiveSyncPlaybackRate lets it catch up by
-      // playing up to 1.5× until it reaches its target (bench/NOTES.md: measured glass-to-glass).
+      // Live: LL-HLS (parts, blocking playlist reloads; OnAir serves them for every rendition).
+      // liveSyncDurationCount, set here, overrides the playlist's PART-HOLD-BACK in hls.js: it aims at 1.5 s
+      // (1.5 × the 1 s target duration), plus 1 s per stall. Without it (aiming at PART-HOLD-BACK, ~0.67 s)
+      // hls.js never started playing in Chromium on the loaded test machine (e2e: currentTime stayed 0), so it
+      // stays until measured on an idle one. maxLiveSyncPlaybackRate lets it catch up (up to 1.5×) after
+      // starting on an independent part, up to a segment further back (bench/NOTES.md).
       lowLatencyMode: opts.live,
-      // Players without parts (recordings, and the fallback) keep 1.5 segments back.
       liveSyncDurationCount: 1.5,
       liveMaxLatencyDurationCount: 5,
       maxLiveSyncPlaybackRate: 1.5,
