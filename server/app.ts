@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config/config.js';
 import type { Logger } from './log/logger.js';
-import { loadOrCreateJwtSecret } from './auth/jwtSecret.js';
+import { loadOrCreateSecret } from './auth/secretFile.js';
 import { LoginThrottle } from './auth/LoginThrottle.js';
 import { DEFAULTS } from './config/defaults.js';
 import { KeyedRateLimiter } from './limits/KeyedRateLimiter.js';
@@ -45,7 +45,6 @@ import { Webhooks } from './webhooks/Webhooks.js';
 import { WEBHOOK_DEFAULTS } from './webhooks/webhookConfig.js';
 import { webhooksFromLive, webhooksFromRecordings, webhooksFromRestream } from './webhooks/webhookSources.js';
 import { webhookRoutes } from './http/routes/webhookRoutes.js';
-import { loadOrCreateRestreamSecret } from './restream/restreamSecret.js';
 import { RestreamService } from './restream/RestreamService.js';
 import { pushRestreamState } from './restream/pushRestreamState.js';
 import { RESTREAM_SETTINGS } from './restream/restreamSettings.js';
@@ -80,7 +79,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
   if (interrupted > 0) logger.warn({ streams: interrupted }, 'streams left live by the previous run were marked ended');
   await bootstrapAdmin(users, config.adminUser, config.adminPassword, logger);
 
-  const tokens = new Tokens(loadOrCreateJwtSecret(config.dataDir, config.jwtSecret), {
+  const tokens = new Tokens(loadOrCreateSecret(config.dataDir, 'jwt-secret', config.jwtSecret), {
     accessSeconds: config.accessTokenTtlSeconds,
     viewerSeconds: config.viewerTokenTtlSeconds,
   });
@@ -137,7 +136,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
   broadcasts.addOutputFactory((streamId) => hls.output(streamId));
   // And its restreams: one ffmpeg per enabled destination (server/restream).
   const destinations = new DestinationStore(db);
-  const sealer = new KeySealer(loadOrCreateRestreamSecret(config.dataDir, config.restreamSecret));
+  const sealer = new KeySealer(loadOrCreateSecret(config.dataDir, 'restream-secret', config.restreamSecret));
   const restream = new RestreamService({ destinations, sealer, ports: rtpPorts, settings: RESTREAM_SETTINGS, logger });
   broadcasts.addOutputFactory((streamId) => restream.output(streamId));
   const metrics = new Metrics({

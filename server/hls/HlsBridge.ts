@@ -34,6 +34,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { types } from 'mediasoup';
 import { FfmpegProcess, type FfmpegExit } from '../ffmpeg/FfmpegProcess.js';
+import { plainConsume, releaseHeld } from '../ffmpeg/plainConsume.js';
 import type { BroadcastMedia, BroadcastOutput } from '../live/BroadcastOutput.js';
 import type { Logger } from '../log/logger.js';
 import type { RecordingStore } from '../store/RecordingStore.js';
@@ -238,9 +239,9 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> implements Broadcas
     const epoch: Epoch = { name, startedAt: Date.now(), router: m.router, producerIds: [video.id, ...(audio ? [audio.id] : [])], proc: undefined, transports: [], consumers: [], ports: [], timers: [] };
     try {
       const inputs: RtpInput[] = [];
-      const v = await this.#plainConsume(m.router, video, epoch);
+      const v = await plainConsume(m.router, video, this.#ports, epoch, () => this.#checkOpen());
       inputs.push(v.input);
-      if (audio) inputs.push((await this.#plainConsume(m.router, audio, epoch)).input);
+      if (audio) inputs.push((await plainConsume(m.router, audio, this.#ports, epoch, () => this.#checkOpen())).input);
       const sdpPath = path.join(outDir, 'input.sdp');
       fs.writeFileSync(sdpPath, rtpSdp(inputs));
 
@@ -294,45 +295,6 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> implements Broadcas
     if (this.closed) throw new BridgeClosedError('closed while starting an epoch');
   }
 
-  async #plainConsume(router: types.Router, producer: types.Producer, epoch: Epoch): Promise<{ consumer: types.Consumer; input: RtpInput }> {
-    const port = await this.#ports.take();
-    epoch.ports.push(port);
-    this.#checkOpen();
-    const transport = await router.createPlainTransport({ listenIp: { ip: '127.0.0.1' }, rtcpMux: false, comedia: false });
-    epoch.transports.push(transport);
-    this.#checkOpen();
-    await transport.connect({ ip: '127.0.0.1', port, rtcpPort: port + 1 });
-    this.#checkOpen();
-    const codec = producer.rtpParameters.codecs[0]!;
-    const cap = router.rtpCapabilities.codecs!.find(
-      (c) => c.mimeType.toLowerCase() === codec.mimeType.toLowerCase() && (codec.mimeType.toLowerCase() !== 'video/h264' || c.parameters?.['profile-level-id'] === codec.parameters?.['profile-level-id']),
-    ) ?? router.rtpCapabilities.codecs!.find((c) => c.mimeType.toLowerCase() === codec.mimeType.toLowerCase());
-    if (!cap) throw new Error(`the router has no ${codec.mimeType}`);
-    // Only the producer's codec, without RTX, so ffmpeg's SDP stays trivial.
-    const rtpCapabilities: types.RtpCapabilities = {
-      codecs: [{ ...cap, rtcpFeedback: producer.kind === 'video' ? [{ type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }] : [] }],
-      headerExtensions: [],
-    };
-    const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities, paused: true });
-    epoch.consumers.push(consumer);
-    this.#checkOpen();
-    if (consumer.type === 'simulcast') await consumer.setPreferredLayers({ spatialLayer: 3, temporalLayer: 2 });
-    this.#checkOpen();
-    const c = consumer.rtpParameters.codecs[0]!;
-    return {
-      consumer,
-      input: {
-        kind: producer.kind,
-        port,
-        payloadType: c.payloadType,
-        codec: c.mimeType.split('/')[1]!,
-        clockRate: c.clockRate,
-        channels: c.channels,
-        parameters: c.parameters as Record<string, unknown> | undefined,
-      },
-    };
-  }
-
   /**
    * ffmpeg exited. Unasked: free the epoch and start a new one from the newest media, after `restartDelayMs`,
    * doubled for each run in a row that died within 10 s (up to 30 s): an input that stays silent (an encoder
@@ -363,11 +325,7 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> implements Broadcas
     for (const t of epoch.timers) clearTimeout(t);
     epoch.timers = [];
     if (epoch.proc) await (how === 'stop' ? epoch.proc.stop() : epoch.proc.kill());
-    for (const t of epoch.transports) t.close();
-    epoch.transports = [];
-    epoch.consumers = [];
-    for (const p of epoch.ports) this.#ports.give(p);
-    epoch.ports = [];
+    releaseHeld(epoch, this.#ports);
   }
 
   /** The end: manifest ended, last thumbnail as poster, recording ready; or, without media, nothing left. */

@@ -1,6 +1,6 @@
 /**
  * Seals restream stream keys for storage: AES-256-GCM under a key derived with HKDF-SHA256 from the server's
- * restream secret (restreamSecret.ts), so the database alone (a backup, a stolen file) does not reveal them.
+ * restream secret (server/auth/secretFile.ts), so the database alone (a backup, a stolen file) does not reveal them.
  *
  * - The destination id is the associated data: a sealed key copied onto another row does not open there.
  * - A fresh 96-bit IV per seal; the 128-bit tag is checked on open (a tampered row fails, it never decrypts

@@ -38,7 +38,7 @@ import type { PortPool } from '../hls/PortPool.js';
 import { rtpSdp } from '../hls/rtpSdp.js';
 import type { BroadcastMedia, BroadcastOutput } from '../live/BroadcastOutput.js';
 import type { Logger } from '../log/logger.js';
-import { plainConsume, releaseHeld, type HeldMedia } from './plainConsumer.js';
+import { plainConsume, releaseHeld, type HeldMedia } from '../ffmpeg/plainConsume.js';
 import { restreamArgs, rtmpTarget } from './restreamArgs.js';
 
 export interface RestreamSettings {

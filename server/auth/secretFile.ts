@@ -1,11 +1,15 @@
-/** The JWT signing secret: ONAIR_JWT_SECRET, or one generated on first start and kept in the data dir. */
+/**
+ * A server secret: from its setting, or generated on first start and kept in the data dir (mode 0600), one
+ * file per purpose: `jwt-secret` signs tokens; `restream-secret` seals restream stream keys (a secret of its
+ * own: rotating the JWT secret to sign everyone out must not lose every key).
+ */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-export function loadOrCreateJwtSecret(dataDir: string, fromEnv: string | undefined): string {
+export function loadOrCreateSecret(dataDir: string, fileName: 'jwt-secret' | 'restream-secret', fromEnv: string | undefined): string {
   if (fromEnv) return fromEnv;
-  const file = path.join(dataDir, 'jwt-secret');
+  const file = path.join(dataDir, fileName);
   try {
     const existing = fs.readFileSync(file, 'utf8').trim();
     if (existing.length >= 32) return existing;

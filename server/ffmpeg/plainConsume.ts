@@ -1,6 +1,6 @@
 /**
- * Consumes one producer through a mediasoup PlainTransport that sends RTP to a local port pair ffmpeg reads
- * (the same path as the HLS bridge's). What it creates is pushed into `held` as soon as it exists, so an owner
+ * Consumes one producer through a mediasoup PlainTransport that sends RTP to a local port pair ffmpeg reads:
+ * the one way the HLS bridge and every restream feed their ffmpeg. What it creates is pushed into `held` as soon as it exists, so an owner
  * abandoning a start half-way (`checkOpen` throws) closes exactly what was made. The consumer starts paused:
  * the owner resumes it once ffmpeg listens.
  */
