@@ -46,12 +46,29 @@ test.afterEach(async ({}, info) => {
   server = undefined;
 });
 
-/** The epoch ("e0", "e1", …) of the newest segment in a live rendition playlist, if any. */
-async function newestEpoch(s: OwnServer, streamId: string, session: string): Promise<string | undefined> {
-  return segmentsOf(await fetchText(s, `/hls/${streamId}/${session}/r0.m3u8`)).at(-1)?.split('/')[0];
+/**
+ * The ffmpeg runs of a rendition playlist, in order: each run's init segment (`EXT-X-MAP`, "r0_i<n>.mp4", a new
+ * one per ffmpeg run) and the numbers of the full segments listed under it ("r0_s<msn>.m4s").
+ */
+function runsOf(playlist: string): { init: string; segments: number[] }[] {
+  const runs: { init: string; segments: number[] }[] = [];
+  for (const line of playlist.split('\n').map((l) => l.trim())) {
+    const map = /^#EXT-X-MAP:URI="([^"?]+)/.exec(line);
+    if (map) runs.push({ init: map[1]!, segments: [] });
+    const segment = /^r0_s(\d+)\.m4s/.exec(line);
+    if (segment) runs.at(-1)?.segments.push(Number(segment[1]));
+  }
+  return runs;
 }
 
-/** Waits until the live playlist lists segments of an epoch after `epoch`; returns when (Date.now()). */
+/** The ffmpeg run (its init segment's name) of the newest full segment in the live rendition playlist. */
+async function newestEpoch(s: OwnServer, streamId: string, session: string): Promise<string | undefined> {
+  return runsOf(await fetchText(s, `/hls/${streamId}/${session}/r0.m3u8`))
+    .filter((r) => r.segments.length > 0)
+    .at(-1)?.init;
+}
+
+/** Waits until the live playlist lists segments of an ffmpeg run after `epoch`; returns when (Date.now()). */
 async function hlsResumedAfter(s: OwnServer, streamId: string, session: string, epoch: string): Promise<number> {
   await expect
     .poll(() => newestEpoch(s, streamId, session), { timeout: 20_000, intervals: [100], message: `HLS segments after epoch ${epoch}` })
@@ -59,7 +76,7 @@ async function hlsResumedAfter(s: OwnServer, streamId: string, session: string, 
   return Date.now();
 }
 
-/** Waits until the live playlist has a few segments; returns the epoch they belong to. */
+/** Waits until the live playlist has a few segments; returns the ffmpeg run they belong to. */
 async function hlsRunning(s: OwnServer, streamId: string, session: string): Promise<string> {
   await expect
     .poll(async () => segmentsOf(await fetchText(s, `/hls/${streamId}/${session}/r0.m3u8`)).length, { timeout: MEDIA_TIMEOUT })
@@ -155,20 +172,19 @@ test('a killed ffmpeg is restarted: HLS resumes in the same recording, WebRTC vi
   for (const page of [studio, webrtcViewer, hlsViewer]) await expectSameDocument(page);
   expect(await studioState(studio)).toBe('live');
 
-  // One recording, complete apart from the gap: the epochs before and after the kill, each with every
-  // segment its ffmpeg finished (numbered from 0, none missing), a discontinuity between them.
+  // One recording, complete apart from the gap: the ffmpeg runs before and after the kill, each with its own
+  // init segment and every segment it finished (consecutive numbers, going on from the run before), a
+  // discontinuity between them.
   await studio.getByRole('button', { name: 'End broadcast' }).click();
   await expect(studio.getByTestId('studio-state')).toHaveAttribute('data-state', 'ended');
   const recordings = await finishedRecordings(server, stream.id);
   expect(recordings.map((r) => [r.id, r.status])).toEqual([[session, 'ready']]);
-  const entries = playlistEntries(await expectPlayableRecording(server, recordings[0]!));
-  const epochs = new Map<string, number[]>();
-  for (const uri of entries.filter((e) => !e.startsWith('#'))) {
-    const [, dir, n] = /^(e\d+)\/r0_(\d+)\.ts$/.exec(uri)!;
-    epochs.set(dir!, [...(epochs.get(dir!) ?? []), Number(n)]);
-  }
-  expect([...epochs.keys()]).toContain(epoch);
-  expect(epochs.size).toBeGreaterThanOrEqual(2);
-  for (const numbers of epochs.values()) expect(numbers).toEqual(numbers.map((_, i) => i));
-  expect(entries.filter((e) => e === '#EXT-X-DISCONTINUITY')).toHaveLength(epochs.size - 1);
+  const playlist = await expectPlayableRecording(server, recordings[0]!);
+  const runs = runsOf(playlist);
+  expect(runs.map((r) => r.init)).toContain(epoch);
+  expect(runs.length).toBeGreaterThanOrEqual(2);
+  for (const { segments } of runs) expect(segments).toEqual(segments.map((_, i) => segments[0]! + i));
+  const numbers = runs.flatMap((r) => r.segments);
+  expect(numbers).toEqual([...numbers].sort((a, b) => a - b));
+  expect(playlistEntries(playlist).filter((e) => e === '#EXT-X-DISCONTINUITY')).toHaveLength(runs.length - 1);
 });
