@@ -54,6 +54,13 @@ test('the studio adds destinations, shows each one live or failing with its reas
   // A few seconds of media for ffprobe to read.
   await expect.poll(() => (fs.existsSync(file) ? fs.statSync(file).size : 0), { timeout: MEDIA_TIMEOUT }).toBeGreaterThan(300_000);
 
+  // The failure was also told once as an error toast, which stays until dismissed (it sits over the studio's
+  // controls on a small window, as a user would see it).
+  const toast = studio.getByRole('alert').filter({ hasText: 'Restream to Nowhere failed' });
+  await expect(toast).toBeVisible();
+  await toast.getByRole('button', { name: 'Dismiss' }).click();
+  await expect(toast).toHaveCount(0);
+
   await studio.getByRole('button', { name: 'End broadcast' }).click();
   await expect(studio.getByTestId('studio-state')).toHaveAttribute('data-state', 'ended');
   await expect(good).toHaveAttribute('data-state', 'idle');
