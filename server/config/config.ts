@@ -10,6 +10,7 @@ import { parseLadder } from '../hls/ladder.js';
 import { INGEST_ENV, toIngestConfig, type IngestConfig } from '../ingest/ingestConfig.js';
 import { WEBHOOK_ENV, toWebhookConfig, webhookConfigProblem, type WebhookConfig } from '../webhooks/webhookConfig.js';
 import { RESTREAM_ENV, toRestreamConfig, type RestreamConfig } from '../restream/restreamConfig.js';
+import { ClusterSettingsError, describeClusterSettings, parseClusterSettings, type ClusterSettings } from '../cluster/ClusterSettings.js';
 
 const port = (name: string) =>
   z.coerce
@@ -125,6 +126,8 @@ export interface Config extends RestreamConfig {
   webhooks: WebhookConfig;
   accessTokenTtlSeconds: number;
   viewerTokenTtlSeconds: number;
+  /** Cluster mode (ONAIR_REDIS_URL set, docs/cluster.md); undefined on one machine. */
+  cluster: ClusterSettings | undefined;
 }
 
 export class ConfigError extends Error {
@@ -146,6 +149,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const webhookProblem = webhookConfigProblem(e);
   if (webhookProblem) throw new ConfigError(`invalid configuration:\n  ${webhookProblem}`);
+  let cluster: ClusterSettings | undefined;
+  try {
+    cluster = parseClusterSettings(clean);
+  } catch (err) {
+    if (err instanceof ClusterSettingsError) throw new ConfigError(err.message);
+    throw err;
+  }
   return {
     host: e.HOST,
     port: e.PORT,
@@ -179,6 +189,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhooks: toWebhookConfig(e),
     accessTokenTtlSeconds: DEFAULTS.accessTokenTtlSeconds,
     viewerTokenTtlSeconds: DEFAULTS.viewerTokenTtlSeconds,
+    cluster,
   };
 }
 
@@ -189,7 +200,13 @@ export function describeConfig(config: Config): Record<string, unknown> {
   return Object.fromEntries(
     Object.entries(config).map(([k, v]) => [
       k,
-      SECRET_KEYS.has(k as keyof Config) && v ? '<redacted>' : k === 'webhooks' && config.webhooks.secret ? { ...config.webhooks, secret: '<redacted>' } : v,
+      SECRET_KEYS.has(k as keyof Config) && v
+        ? '<redacted>'
+        : k === 'webhooks' && config.webhooks.secret
+          ? { ...config.webhooks, secret: '<redacted>' }
+          : k === 'cluster' && config.cluster
+            ? describeClusterSettings(config.cluster)
+            : v,
     ]),
   );
 }
