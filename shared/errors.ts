@@ -40,6 +40,8 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
  *   whatever it created was closed. Nobody is left to read it but the logs.
  * - `rate_limited` (too_many_requests): slow down.
  * - `too_many_connections` (too_many_requests): too many sockets from this address.
+ * - `cluster_unavailable` (not_ready, 503): cluster mode, and the shared state (Redis) this request needs is
+ *   unreachable right now; media already flowing is not affected. Retry in a few seconds.
  */
 export const ERROR_REASONS = [
   'stream_busy',
@@ -51,6 +53,7 @@ export const ERROR_REASONS = [
   'connection_closed',
   'rate_limited',
   'too_many_connections',
+  'cluster_unavailable',
 ] as const;
 
 export type ErrorReason = (typeof ERROR_REASONS)[number];
@@ -66,6 +69,7 @@ export const REASON_CODE: Record<ErrorReason, ErrorCode> = {
   connection_closed: 'conflict',
   rate_limited: 'too_many_requests',
   too_many_connections: 'too_many_requests',
+  cluster_unavailable: 'not_ready',
 };
 
 export interface ErrorBody {

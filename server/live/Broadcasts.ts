@@ -20,6 +20,7 @@ import type { WorkerPool } from '../media/WorkerPool.js';
 import type { StreamStore } from '../store/StreamStore.js';
 import { Broadcast, type PublisherLease } from './Broadcast.js';
 import type { BroadcastOutput } from './BroadcastOutput.js';
+import { LocalAudienceCounts, type AudienceCounts } from './AudienceCounts.js';
 import { LiveError, ownerGone } from './LiveError.js';
 import type { LostReceiver } from './ViewerRouters.js';
 
@@ -54,9 +55,13 @@ export class Broadcasts extends EventEmitter<BroadcastsEvents> implements LiveSt
   readonly #graceMs: number;
   readonly #maxWebrtcViewers: number;
   readonly #outputs: OutputFactory[] = [];
+  /** Viewer totals: this node's (one machine) or every node's (cluster mode, RedisAudienceCounts). */
+  readonly #counts: AudienceCounts;
 
-  constructor(opts: { pool: WorkerPool; streams: StreamStore; logger: Logger; graceMs: number; maxWebrtcViewers: number }) {
+  constructor(opts: { pool: WorkerPool; streams: StreamStore; logger: Logger; graceMs: number; maxWebrtcViewers: number; audience?: AudienceCounts }) {
     super();
+    this.#counts = opts.audience ?? new LocalAudienceCounts();
+    this.#counts.onChange(({ streamId, total }) => this.emit('viewers', { streamId, count: total }));
     this.#pool = opts.pool;
     this.#streams = opts.streams;
     this.#logger = opts.logger.child({ component: 'broadcasts' });
@@ -165,10 +170,12 @@ export class Broadcasts extends EventEmitter<BroadcastsEvents> implements LiveSt
     this.emit('updated', { streamId });
   }
 
+  /** The stream's viewers on every node (on one machine: this node's). */
   viewerCount(streamId: string): number {
-    return this.#audience.get(streamId)?.size ?? 0;
+    return this.#counts.total(streamId);
   }
 
+  /** Viewers of every stream on this node (metrics, the node registry's load). */
   get totalViewers(): number {
     let n = 0;
     for (const a of this.#audience.values()) n += a.size;
@@ -180,14 +187,14 @@ export class Broadcasts extends EventEmitter<BroadcastsEvents> implements LiveSt
     if (!a) this.#audience.set(streamId, (a = new Set()));
     if (a.has(viewer)) return;
     a.add(viewer);
-    this.emit('viewers', { streamId, count: a.size });
+    this.#counts.setLocal(streamId, a.size);
   }
 
   removeViewer(streamId: string, viewer: string): void {
     const a = this.#audience.get(streamId);
     if (!a?.delete(viewer)) return;
     if (a.size === 0) this.#audience.delete(streamId);
-    this.emit('viewers', { streamId, count: a.size });
+    this.#counts.setLocal(streamId, a.size);
   }
 
   /** Ends every broadcast (shutdown). */
