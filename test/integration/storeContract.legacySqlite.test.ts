@@ -1,25 +1,16 @@
 /**
- * A user's existing onair.db keeps working: databases made by today's synchronous store (server/store/, its
- * versions in `PRAGMA user_version`) are opened by the Kysely catalogue as they are, and files the catalogue
- * made still open in today's code (a downgrade).
- *
- * The "today's code" here is the real one: server/store/Database.ts and its stores. When the lead switches
- * the callers over and removes them, this file keeps a frozen copy of their schema (the migration strings
- * of server/store/migrations.ts) to make the old files from.
+ * A user's existing onair.db keeps working: databases made by OnAir's pre-Kysely synchronous store (its
+ * versions in `PRAGMA user_version`; its schema kept frozen in test/helpers/legacySqliteSchema.ts since that
+ * code was removed) are opened by the Kysely catalogue as they are, and migrated on from where they stopped.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openDatabase, schemaVersion } from '../../server/store/Database.js';
-import { MIGRATIONS } from '../../server/store/migrations.js';
-import { ChatStore } from '../../server/store/ChatStore.js';
-import { RecordingStore } from '../../server/store/RecordingStore.js';
-import { StreamStore } from '../../server/store/StreamStore.js';
-import { UserStore } from '../../server/store/UserStore.js';
 import { openCatalogue, type Catalogue } from '../../server/store/sql/catalogue.js';
 import { MIGRATION_NAMES, SCHEMA_VERSION } from '../../server/store/sql/migrations.js';
+import { LEGACY_SCHEMA_VERSION, makeLegacySqlite } from '../helpers/legacySqliteSchema.js';
 
 const dirs: string[] = [];
 const open: Catalogue[] = [];
@@ -63,46 +54,41 @@ function layout(file: string): unknown {
 }
 
 describe('existing SQLite databases (made before Kysely)', () => {
-  it('opens a database of today\'s code as it is: same data, no migration re-run, user_version kept', async () => {
+  it('opens a database of the old code as it is: same data, no migration re-run, its live rows this machine\'s', async () => {
     const file = tmpDb();
-    const old = openDatabase(file);
-    const users = new UserStore(old);
-    const streams = new StreamStore(old);
-    const recordings = new RecordingStore(old);
-    const ann = users.create({ username: 'Ann', passwordHash: 'scrypt$x', role: 'admin' });
-    const s = streams.create({ ownerId: ann.id, title: 'Morning show', description: 'coffee', tags: ['talk', 'news'], visibility: 'public' });
-    streams.setStatus(s.id, 'live');
-    recordings.start('rec1', s.id);
-    recordings.finish('rec1', { status: 'ready', durationSeconds: 61.5, renditions: [720, 360], sizeBytes: 123456 });
-    const chat = new ChatStore(old);
-    const author = { userId: null, address: '10.0.0.1', session: 'sess' };
-    const m1 = chat.add({ id: 'm1', streamId: s.id, at: '2026-11-30T10:00:00.000Z', name: 'guest', role: 'viewer', text: 'hello' }, author);
-    chat.saveSettings(s.id, { enabled: true, slowModeSeconds: 3, filter: ['spam'] });
-    chat.addSanction(s.id, { kind: 'ban', userId: null, address: '10.0.0.2', session: 's2', until: null });
-    const before = {
-      user: users.byId(ann.id),
-      stream: streams.byId(s.id),
-      recording: recordings.byId('rec1'),
-      message: chat.byId('m1'),
-      settings: chat.settings(s.id),
-      sanctions: chat.sanctions(s.id, '2026-11-30T10:00:00.000Z'),
-    };
+    const old = makeLegacySqlite(file);
+    old.exec(`
+      INSERT INTO users (id, username, password_hash, role, created_at) VALUES ('u1', 'Ann', 'scrypt$x', 'admin', '2026-11-01T00:00:00.000Z');
+      INSERT INTO streams (id, owner_id, title, description, tags, visibility, status, stream_key, created_at, updated_at, started_at)
+        VALUES ('s1', 'u1', 'Morning show', 'coffee', '["talk","news"]', 'public', 'live', 'sk_old', '2026-11-01T00:00:00.000Z', '2026-11-01T01:00:00.000Z', '2026-11-01T01:00:00.000Z');
+      INSERT INTO stream_tags (stream_id, tag) VALUES ('s1', 'talk'), ('s1', 'news');
+      INSERT INTO recordings (id, stream_id, status, started_at, ended_at, duration_seconds, renditions, size_bytes)
+        VALUES ('rec1', 's1', 'ready', '2026-11-01T00:10:00.000Z', '2026-11-01T00:11:01.500Z', 61.5, '[720,360]', 123456);
+      INSERT INTO recordings (id, stream_id, status, started_at) VALUES ('rec2', 's1', 'recording', '2026-11-01T01:00:00.000Z');
+      INSERT INTO chat_messages (id, stream_id, at, name, role, user_id, address, session, text)
+        VALUES ('m1', 's1', '2026-11-30T10:00:00.000Z', 'guest', 'viewer', NULL, '10.0.0.1', 'sess', 'hello');
+      INSERT INTO chat_settings (stream_id, enabled, slow_mode_seconds, filter) VALUES ('s1', 1, 3, '["spam"]');
+      INSERT INTO chat_sanctions (stream_id, kind, address, session, until, created_at) VALUES ('s1', 'ban', '10.0.0.2', 's2', NULL, '2026-11-30T09:00:00.000Z');
+    `);
     old.close();
 
     const c = await catalogue(file);
     expect(c.schemaVersion).toBe(SCHEMA_VERSION);
-    expect(await c.users.byUsername('ann')).toEqual(before.user);
-    expect(await c.streams.byId(s.id)).toEqual(before.stream);
-    expect(await c.recordings.byId('rec1')).toEqual(before.recording);
+    expect(await c.users.byUsername('ann')).toEqual({ id: 'u1', username: 'Ann', passwordHash: 'scrypt$x', role: 'admin', createdAt: '2026-11-01T00:00:00.000Z' });
+    expect(await c.streams.byKey('sk_old')).toMatchObject({ id: 's1', title: 'Morning show', tags: ['talk', 'news'], status: 'live', ownerUsername: 'Ann' });
+    expect(await c.recordings.byId('rec1')).toMatchObject({ status: 'ready', durationSeconds: 61.5, renditions: [720, 360], sizeBytes: 123456, title: 'Morning show' });
     expect((await c.streams.listPublic({ tag: 'news', limit: 10, offset: 0 })).total).toBe(1);
-    expect(await c.chat.byId('m1')).toEqual(before.message);
-    expect(await c.chat.settings(s.id)).toEqual(before.settings);
-    expect(await c.chat.sanctions(s.id, '2026-11-30T10:00:00.000Z')).toEqual(before.sanctions);
+    expect(await c.chat.byId('m1')).toMatchObject({ text: 'hello', author: { userId: null, address: '10.0.0.1', session: 'sess' } });
+    expect(await c.chat.settings('s1')).toEqual({ enabled: true, slowModeSeconds: 3, filter: ['spam'] });
+    expect(await c.chat.sanctions('s1', '2026-11-30T10:00:00.000Z')).toMatchObject([{ kind: 'ban', address: '10.0.0.2', until: null }]);
     // The AUTOINCREMENT sequence goes on from the old rows.
-    const m2 = await c.chat.add({ id: 'm2', streamId: s.id, at: '2026-11-30T10:00:01.000Z', name: 'guest', role: 'viewer', text: 'again' }, author);
-    expect(m2.seq).toBeGreaterThan(m1.seq);
+    const m2 = await c.chat.add({ id: 'm2', streamId: 's1', at: '2026-11-30T10:00:01.000Z', name: 'guest', role: 'viewer', text: 'again' }, { userId: null, address: '10.0.0.1', session: 'sess' });
+    expect(m2.seq).toBeGreaterThan(1);
     // The old NOCASE rule still guards the name.
     await expect(c.users.create({ username: 'ANN', passwordHash: 'h', role: 'broadcaster' })).rejects.toMatchObject({ reason: 'username_taken' });
+    // What the one machine left live or recording is its own: the first start ends and recovers it.
+    expect((await c.recordings.unfinished()).map((r) => r.id)).toEqual(['rec2']);
+    expect(await c.streams.endAllLive()).toBe(1);
     await c.close();
 
     const raw = new BetterSqlite3(file, { readonly: true });
@@ -113,9 +99,7 @@ describe('existing SQLite databases (made before Kysely)', () => {
 
   it('takes a version-1 database (before recordings) on from where it stopped', async () => {
     const file = tmpDb();
-    const v1 = new BetterSqlite3(file);
-    v1.exec(MIGRATIONS[0]!);
-    v1.pragma('user_version = 1');
+    const v1 = makeLegacySqlite(file, 1);
     v1.prepare("INSERT INTO users (id, username, password_hash, role, created_at) VALUES ('u1', 'bob', 'h', 'broadcaster', '2026-01-01T00:00:00.000Z')").run();
     v1.close();
 
@@ -125,32 +109,30 @@ describe('existing SQLite databases (made before Kysely)', () => {
     await c.recordings.start('r1', s.id);
     expect((await c.recordings.byId('r1'))?.ownerUsername).toBe('bob');
     await c.close();
-    expect(layout(file)).toEqual(layoutOfToday());
+    expect(layout(file)).toEqual(await layoutOfNewFile());
   });
 
-  it('makes new files with the very layout of today\'s code (columns, indexes, keys, checks, NOCASE)', async () => {
+  it('gives an old file the very layout of a new one (the Kysely migrations make what the old code made, then go on)', async () => {
+    // The old code's last version, taken over: only the migrations after it run. A new file runs them all.
+    // Equal layouts (columns, indexes, keys, checks, NOCASE) mean the first ones made exactly the old schema.
+    const file = tmpDb();
+    makeLegacySqlite(file).close();
+    await (await catalogue(file)).close();
+    expect(layout(file)).toEqual(await layoutOfNewFile());
+    expect(SCHEMA_VERSION).toBeGreaterThan(LEGACY_SCHEMA_VERSION);
+  });
+
+  it('leaves a version the old code refuses (it reads only user_version, and would not run on a schema it does not know)', async () => {
     const file = tmpDb();
     await (await catalogue(file)).close();
-    expect(layout(file)).toEqual(layoutOfToday());
-  });
-
-  it('leaves files that today\'s code still opens and uses (a downgrade)', async () => {
-    const file = tmpDb();
-    const c = await catalogue(file);
-    const ann = await c.users.create({ username: 'ann', passwordHash: 'h', role: 'broadcaster' });
-    const s = await c.streams.create({ ownerId: ann.id, title: 'New code', description: '', tags: ['a'], visibility: 'public' });
-    await c.close();
-
-    const old = openDatabase(file);
-    expect(schemaVersion(old)).toBe(MIGRATIONS.length);
-    expect(new StreamStore(old).byId(s.id)).toMatchObject({ title: 'New code', tags: ['a'], ownerUsername: 'ann' });
-    expect(new UserStore(old).byUsername('ANN')?.id).toBe(ann.id);
-    old.close();
+    const raw = new BetterSqlite3(file, { readonly: true });
+    expect(raw.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    raw.close();
   });
 
   it('refuses a file whose user_version is newer than it knows', async () => {
     const file = tmpDb();
-    openDatabase(file).close();
+    makeLegacySqlite(file).close();
     const raw = new BetterSqlite3(file);
     raw.pragma(`user_version = ${SCHEMA_VERSION + 3}`);
     raw.close();
@@ -158,8 +140,8 @@ describe('existing SQLite databases (made before Kysely)', () => {
   });
 });
 
-function layoutOfToday(): unknown {
+async function layoutOfNewFile(): Promise<unknown> {
   const file = tmpDb();
-  openDatabase(file).close();
+  await (await openCatalogue({ sqliteFile: file })).close();
   return layout(file);
 }

@@ -9,7 +9,7 @@
  * `_` as text, and deletes that take their dependants with them.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openCatalogue, type Catalogue, type CatalogueOptions } from '../../server/store/sql/catalogue.js';
+import { LOCAL_NODE_ID, openCatalogue, type Catalogue, type CatalogueOptions } from '../../server/store/sql/catalogue.js';
 import type { ChatAuthor } from '../../server/store/sql/ChatStore.js';
 import { StoreError } from '../../server/store/sql/errors.js';
 import { SCHEMA_VERSION } from '../../server/store/sql/migrations.js';
@@ -539,6 +539,92 @@ export function describeStoreContract(target: ContractTarget): void {
         await c.streams.delete(s.id);
         expect(await c.destinations.byId(b.id)).toBeUndefined();
         expect(await c.destinations.countByStream(s.id)).toBe(0);
+      });
+    });
+
+    describe('nodes sharing one database (cluster mode)', () => {
+      // Another catalogue on the same database, acting for another node (as each node of a cluster opens it).
+      const node = async (nodeId: string) => {
+        const x = await openCatalogue({ ...options, nodeId });
+        open.push(x);
+        return x;
+      };
+
+      it('acts for the local node by default', () => {
+        expect(c.nodeId).toBe(LOCAL_NODE_ID);
+      });
+
+      it('ends at restart only the live streams of the restarting node', async () => {
+        const [a, b] = [await node('node-a'), await node('node-b')];
+        const ann = await a.users.create({ username: 'ann', passwordHash: 'h', role: 'broadcaster' });
+        const [onA, onB, alsoOnA] = [await stream(ann.id), await stream(ann.id), await stream(ann.id)];
+        await a.streams.setStatus(onA.id, 'live');
+        await b.streams.setStatus(onB.id, 'live');
+        await a.streams.setStatus(alsoOnA.id, 'live');
+        // node-a restarts: its two streams end, node-b's plays on.
+        expect(await a.streams.endAllLive()).toBe(2);
+        expect((await b.streams.byId(onA.id))?.status).toBe('ended');
+        expect((await b.streams.byId(alsoOnA.id))?.status).toBe('ended');
+        expect((await a.streams.byId(onB.id))?.status).toBe('live');
+        expect(await a.streams.endAllLive()).toBe(0);
+        expect(await b.streams.endAllLive()).toBe(1);
+        expect((await a.streams.byId(onB.id))?.status).toBe('ended');
+      });
+
+      it('lets only the node holding a live stream end it (a stream taken over by another node stays live)', async () => {
+        const [a, b] = [await node('node-a'), await node('node-b')];
+        const ann = await a.users.create({ username: 'ann', passwordHash: 'h', role: 'broadcaster' });
+        const s = await stream(ann.id);
+        await a.streams.setStatus(s.id, 'live');
+        // The origin moves to node-b; node-a's late end (its grace period ran out) changes nothing.
+        const taken = (await b.streams.setStatus(s.id, 'live'))!;
+        expect(await a.streams.setStatus(s.id, 'ended')).toEqual(taken);
+        expect(await a.streams.setStatus(s.id, 'idle')).toEqual(taken);
+        expect(await a.streams.endAllLive()).toBe(0);
+        // The holder ends it; after that any node may change a stream that is not live.
+        expect((await b.streams.setStatus(s.id, 'ended'))?.status).toBe('ended');
+        expect((await a.streams.setStatus(s.id, 'idle'))?.status).toBe('idle');
+      });
+
+      it('lists as unfinished only the recordings the node itself wrote', async () => {
+        const [a, b] = [await node('node-a'), await node('node-b')];
+        const ann = await a.users.create({ username: 'ann', passwordHash: 'h', role: 'broadcaster' });
+        const s = await stream(ann.id);
+        await a.recordings.start('recA', s.id);
+        await b.recordings.start('recB', s.id);
+        expect(ids(await a.recordings.unfinished())).toEqual(['recA']);
+        expect(ids(await b.recordings.unfinished())).toEqual(['recB']);
+        // Every node reads every recording.
+        expect((await a.recordings.byId('recB'))?.status).toBe('recording');
+        await a.recordings.finish('recA', { status: 'interrupted', durationSeconds: 1, renditions: [], sizeBytes: 0 });
+        expect(await a.recordings.unfinished()).toEqual([]);
+        expect(ids(await b.recordings.unfinished())).toEqual(['recB']);
+      });
+    });
+
+    describe('catalogue services', () => {
+      it('finds a stream by its key, and by the new key only after a rotation', async () => {
+        const ann = await user('ann');
+        const s = await stream(ann.id);
+        expect((await c.streams.byKey(s.streamKey))?.id).toBe(s.id);
+        const rotated = (await c.streams.rotateKey(s.id))!;
+        expect(await c.streams.byKey(s.streamKey)).toBeUndefined();
+        expect((await c.streams.byKey(rotated.streamKey))?.id).toBe(s.id);
+        expect(await c.streams.byKey('sk_nothing')).toBeUndefined();
+      });
+
+      it('answers ping while open and not after close', async () => {
+        expect(await c.ping()).toBe(true);
+        await c.close();
+        expect(await c.ping()).toBe(false);
+      });
+
+      it('holds the webhooks with the rest of the catalogue', async () => {
+        const ann = await user('ann');
+        const hook = await c.webhooks.create({ id: 'wh_contract', ownerId: ann.id, url: 'https://example.com/h', secret: 's', events: [], description: '' });
+        expect(ids(await c.webhooks.audience(ann.id))).toEqual([hook.id]);
+        await c.users.create({ username: 'bob', passwordHash: 'h', role: 'broadcaster' });
+        expect(ids(await c.webhooks.listByOwner(ann.id))).toEqual([hook.id]);
       });
     });
   });

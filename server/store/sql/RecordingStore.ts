@@ -2,10 +2,10 @@
  * Recordings: one per live session, linked to its stream's metadata (the HLS files on disk are the
  * recording), on either engine.
  *
- * The switch: this `RecordingStore` interface replaces the synchronous class `RecordingStore` of
- * server/store/RecordingStore.ts, method for method (`start`, `finish`, `byId`, `listPublic`, `unfinished`,
- * `delete`), each now returning a promise. Callers (app.ts, hls/ recordings and their routes) add `await` and
- * get the store from `openCatalogue()` (catalogue.ts).
+ * Node ownership (cluster mode, docs/cluster.md): a recording's files are on the disk of the node that wrote
+ * it. `start()` records this store's node (`nodeId`, from `openCatalogue()`; `local` on a single machine) and
+ * `unfinished()` lists only this node's open recordings: a restarting node recovers its own, never the files
+ * another node is still writing.
  *
  * A recording is deleted with its stream (foreign key `ON DELETE CASCADE`); its files are the caller's to
  * remove. A recording's title, tags and visibility are its stream's, read through the join.
@@ -58,7 +58,7 @@ export interface RecordingStore {
   byId(id: string): Promise<RecordingRecord | undefined>;
   /** Finished recordings of public streams (optionally of one stream / with a tag), newest first. */
   listPublic(f: RecordingFilter): Promise<{ recordings: RecordingRecord[]; total: number }>;
-  /** Recordings a server crash left open. */
+  /** Recordings a crash of this node left open (other nodes' are theirs). */
   unfinished(): Promise<RecordingRecord[]>;
   delete(id: string): Promise<boolean>;
 }
@@ -108,14 +108,17 @@ function publicFilter(f: RecordingFilter) {
 
 export class SqlRecordingStore implements RecordingStore {
   readonly #db: Db;
+  readonly #nodeId: string;
 
-  constructor(db: Db) {
+  /** `nodeId`: the node this store acts for (see the header). */
+  constructor(db: Db, nodeId: string) {
     this.#db = db;
+    this.#nodeId = nodeId;
   }
 
   start(id: string, streamId: string): Promise<void> {
     return translated(async () => {
-      await this.#db.insertInto('recordings').values({ id, stream_id: streamId, status: 'recording', started_at: new Date().toISOString() }).execute();
+      await this.#db.insertInto('recordings').values({ id, stream_id: streamId, status: 'recording', started_at: new Date().toISOString(), node: this.#nodeId }).execute();
     });
   }
 
@@ -158,7 +161,7 @@ export class SqlRecordingStore implements RecordingStore {
 
   unfinished(): Promise<RecordingRecord[]> {
     return translated(async () => {
-      const rows = await selectRecordings(this.#db).where('r.status', '=', 'recording').orderBy('r.started_at').orderBy('r.id').execute();
+      const rows = await selectRecordings(this.#db).where('r.status', '=', 'recording').where('r.node', '=', this.#nodeId).orderBy('r.started_at').orderBy('r.id').execute();
       return rows.map(fromRow);
     });
   }

@@ -1,13 +1,11 @@
 /**
  * The stream catalogue: metadata, owner, status and the secret stream key of every stream, on either engine.
  *
- * The switch: this `StreamStore` interface replaces the synchronous class `StreamStore` of
- * server/store/StreamStore.ts, method for method (`create`, `byId`, `listPublic`, `listByOwner`, `update`,
- * `setStatus`, `endAllLive`, `rotateKey`, `delete`, `countByStatus`), each now returning a promise. Callers
- * (app.ts, http/routes/streamRoutes.ts and the other routes, live/Broadcasts.ts, signaling, whip, hls, metrics)
- * add `await` and get the store from `openCatalogue()` (catalogue.ts). `endAllLive()` keeps today's meaning
- * (every live stream); cluster mode needs "the streams this node was origin of" and adds that query with the
- * column that records the origin.
+ * Node ownership (cluster mode, docs/cluster.md): a store belongs to one node (`nodeId`, given by
+ * `openCatalogue()`; `local` on a single machine). `setStatus(id, 'live')` records that node as the holder of
+ * the live broadcast (`live_node`); a node ends or idles only a stream it holds (or one not live), so a node
+ * whose broadcast outlived its origin lease cannot end the stream another node now carries; `endAllLive()`
+ * ends only this node's live streams (a restarting node must not end the streams of the others).
  *
  * Tags live twice: as a JSON array in `streams.tags` (the owner's order, read with the row) and as rows of
  * `stream_tags` (indexed, for the tag filter). Both change in one transaction, so they never disagree.
@@ -63,14 +61,23 @@ export interface StreamStore {
   /** Rejects with StoreError `missing_reference` when the owner does not exist. */
   create(input: NewStream): Promise<StreamRecord>;
   byId(id: string): Promise<StreamRecord | undefined>;
+  /** The stream this publisher key opens (RTMP/SRT ingest name only the key). */
+  byKey(streamKey: string): Promise<StreamRecord | undefined>;
   /** Public streams matching the filter: live ones first, then most recently updated; `total` ignores the page. */
   listPublic(filter: StreamFilter): Promise<{ streams: StreamRecord[]; total: number }>;
   /** Every stream of one owner, newest first. */
   listByOwner(ownerId: string): Promise<StreamRecord[]>;
   /** Undefined when there is no such stream. */
   update(id: string, changes: StreamChanges): Promise<StreamRecord | undefined>;
+  /**
+   * 'live': this node now holds the broadcast. 'ended' / 'idle': applied only when the stream is not live or
+   * this node holds it (otherwise the record comes back unchanged). Undefined when there is no such stream.
+   */
   setStatus(id: string, status: StreamStatus): Promise<StreamRecord | undefined>;
-  /** Streams left "live" by a server that stopped without ending them (crash, SIGKILL): ends them, returns how many. */
+  /**
+   * Streams this node left "live" when it stopped without ending them (crash, SIGKILL): ends them, returns how
+   * many. Streams live on other nodes are theirs.
+   */
   endAllLive(): Promise<number>;
   rotateKey(id: string): Promise<StreamRecord | undefined>;
   /** Deletes the stream with its tags and recordings; false when there was none. */
@@ -143,9 +150,12 @@ function publicFilter(filter: StreamFilter) {
 
 export class SqlStreamStore implements StreamStore {
   readonly #db: Db;
+  readonly #nodeId: string;
 
-  constructor(db: Db) {
+  /** `nodeId`: the node this store acts for (see the header). */
+  constructor(db: Db, nodeId: string) {
     this.#db = db;
+    this.#nodeId = nodeId;
   }
 
   create(input: NewStream): Promise<StreamRecord> {
@@ -175,6 +185,13 @@ export class SqlStreamStore implements StreamStore {
 
   byId(id: string): Promise<StreamRecord | undefined> {
     return translated(() => this.#byId(id));
+  }
+
+  byKey(streamKey: string): Promise<StreamRecord | undefined> {
+    return translated(async () => {
+      const row = await selectStreams(this.#db).where('s.stream_key', '=', streamKey).executeTakeFirst();
+      return row && fromRow(row);
+    });
   }
 
   listPublic(filter: StreamFilter): Promise<{ streams: StreamRecord[]; total: number }> {
@@ -229,10 +246,20 @@ export class SqlStreamStore implements StreamStore {
   setStatus(id: string, status: StreamStatus): Promise<StreamRecord | undefined> {
     return translated(async () => {
       const now = new Date().toISOString();
-      const update = this.#db.updateTable('streams').where('id', '=', id);
-      if (status === 'live') await update.set({ status: 'live', started_at: now, ended_at: null, updated_at: now }).execute();
-      else if (status === 'ended') await update.set({ status: 'ended', ended_at: now, updated_at: now }).execute();
-      else await update.set({ status: 'idle', updated_at: now }).execute();
+      if (status === 'live') {
+        await this.#db
+          .updateTable('streams')
+          .set({ status: 'live', started_at: now, ended_at: null, updated_at: now, live_node: this.#nodeId })
+          .where('id', '=', id)
+          .execute();
+      } else {
+        await this.#db
+          .updateTable('streams')
+          .set(status === 'ended' ? { status: 'ended', ended_at: now, updated_at: now, live_node: null } : { status: 'idle', updated_at: now, live_node: null })
+          .where('id', '=', id)
+          .where((eb) => eb.or([eb('status', '<>', 'live'), eb('live_node', 'is', null), eb('live_node', '=', this.#nodeId)]))
+          .execute();
+      }
       return this.#byId(id);
     });
   }
@@ -242,8 +269,9 @@ export class SqlStreamStore implements StreamStore {
       const now = new Date().toISOString();
       const r = await this.#db
         .updateTable('streams')
-        .set({ status: 'ended', ended_at: now, updated_at: now })
+        .set({ status: 'ended', ended_at: now, updated_at: now, live_node: null })
         .where('status', '=', 'live')
+        .where('live_node', '=', this.#nodeId)
         .executeTakeFirst();
       return toNumber(r.numUpdatedRows);
     });

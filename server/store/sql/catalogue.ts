@@ -1,5 +1,5 @@
 /**
- * The catalogue: users, streams, recordings and the live chat behind async store interfaces, on SQLite (the
+ * The catalogue: users, streams, recordings, the live chat, restream destinations and webhooks behind async store interfaces, on SQLite (the
  * default: one file in the data dir) or on PostgreSQL (cluster mode: `ONAIR_DATABASE_URL=postgres://…`, one
  * database shared by every node). One set of typed queries (the Sql*Store classes, Kysely) and one set of
  * migrations (migrations.ts) serve both engines.
@@ -8,17 +8,14 @@
  * back the four stores; `close()` closes the connection once the queries in flight are done. Stores must
  * not be used after `close()` (Kysely rejects them).
  *
- * The switch (done by the lead once the lifecycle work settles): app.ts replaces `openDatabase()` and
- * `new UserStore(db)` / `new StreamStore(db)` / `new RecordingStore(db)` / `new ChatStore(db)` of
- * server/store/ with `await openCatalogue({ databaseUrl: config.databaseUrl, sqliteFile:
- * path.join(config.dataDir, 'onair.db') })` and passes `catalogue.users` / `.streams` / `.recordings` /
- * `.chat` where the classes went (the interfaces have the same method names, now returning promises: every
- * call gains an `await`); config/ gains `ONAIR_DATABASE_URL`; the stop sequence awaits `catalogue.close()`
- * where it closed the database. Then server/store/Database.ts, migrations.ts and the four classes go; ids.ts
- * and bootstrapAdmin.ts stay. An existing onair.db is taken over as it is (migrate.ts).
+ * Nodes: every store acts for one node (`nodeId`: `local` on a single machine, ClusterSettings.nodeId in
+ * cluster mode). Streams record the node holding their live broadcast and recordings the node that wrote
+ * them, so that a restarting node ends and recovers only its own (StreamStore, RecordingStore).
+ *
+ * An onair.db made by an OnAir from before this catalogue is taken over as it is (migrate.ts).
  */
 import { z } from 'zod';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { SqlChatStore, type ChatStore } from './ChatStore.js';
 import { SqlDestinationStore, type DestinationStore } from './DestinationStore.js';
 import { toStoreError } from './errors.js';
@@ -30,17 +27,27 @@ import { SqlRecordingStore, type RecordingStore } from './RecordingStore.js';
 import type { CatalogueSchema } from './schema.js';
 import { SqlStreamStore, type StreamStore } from './StreamStore.js';
 import { SqlUserStore, type UserStore } from './UserStore.js';
+import { SqlWebhookStore, type WebhookStore } from './WebhookStore.js';
+
+/** The node id of a single-machine OnAir (the one place it is spelled; migration 0006 backfills with it). */
+export const LOCAL_NODE_ID = 'local';
 
 export interface Catalogue {
   readonly engine: Engine;
   /** The schema version reached: the number of migrations applied. */
   readonly schemaVersion: number;
+  /** The node the stores act for (see the header). */
+  readonly nodeId: string;
   readonly users: UserStore;
   readonly streams: StreamStore;
   readonly recordings: RecordingStore;
   readonly chat: ChatStore;
   /** Restream destinations (server/restream). */
   readonly destinations: DestinationStore;
+  /** Webhooks and their deliveries (server/webhooks). */
+  readonly webhooks: WebhookStore;
+  /** True when the database answers a trivial query (readiness); never rejects. */
+  ping(): Promise<boolean>;
   /** Closes the file or the pool after the queries in flight; twice is harmless. */
   close(): Promise<void>;
 }
@@ -50,6 +57,8 @@ export interface CatalogueOptions {
   databaseUrl?: string | undefined;
   /** The SQLite file (or `:memory:`), used when there is no database URL. */
   sqliteFile: string;
+  /** The node the stores act for; default LOCAL_NODE_ID. */
+  nodeId?: string | undefined;
   /** PostgreSQL only: connections per node. */
   maxConnections?: number | undefined;
   /** PostgreSQL only: errors of idle pooled connections (log them). */
@@ -96,15 +105,27 @@ export async function openCatalogue(opts: CatalogueOptions): Promise<Catalogue> 
     throw toStoreError(err);
   }
 
+  const nodeId = opts.nodeId ?? LOCAL_NODE_ID;
   let closing: Promise<void> | undefined;
   return {
     engine,
     schemaVersion,
+    nodeId,
     users: new SqlUserStore(db),
-    streams: new SqlStreamStore(db),
-    recordings: new SqlRecordingStore(db),
+    streams: new SqlStreamStore(db, nodeId),
+    recordings: new SqlRecordingStore(db, nodeId),
     chat: new SqlChatStore(db),
     destinations: new SqlDestinationStore(db),
+    webhooks: new SqlWebhookStore(db),
+    ping: async () => {
+      if (closing) return false;
+      try {
+        await sql`SELECT 1`.execute(db);
+        return true;
+      } catch {
+        return false;
+      }
+    },
     close: () => (closing ??= db.destroy()),
   };
 }

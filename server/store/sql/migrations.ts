@@ -16,8 +16,8 @@
  * Migrator starts), and migrate.ts keeps `user_version` equal to the number of migrations applied, so that
  * an older OnAir reading the file still sees the version it knows (and refuses one it does not).
  *
- * Until the callers switch over, a migration appended to server/store/migrations.ts must be appended here
- * too, with the same number and the same layout: storeContract.legacySqlite.test.ts compares the two.
+ * The pre-Kysely code is gone; storeContract.legacySqlite.test.ts keeps a frozen copy of its schema to make
+ * such files from, and checks that they are taken over.
  */
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
@@ -187,6 +187,21 @@ const BODIES: readonly (readonly [name: string, up: MigrationBody])[] = [
         .execute();
       await db.schema.createIndex('webhook_deliveries_due').on('webhook_deliveries').columns(['status', 'next_attempt_at']).execute();
       await db.schema.createIndex('webhook_deliveries_webhook').on('webhook_deliveries').columns(['webhook_id', 'created_at']).execute();
+    },
+  ],
+  [
+    '0006_node_ownership',
+    async (db) => {
+      // A node owns what it runs (docs/cluster.md): the node holding a stream's live broadcast, and the node
+      // that wrote a recording (its files are on that node's disk). A restarting node ends only its own live
+      // streams and recovers only its own recordings. Rows from before this migration were written by the one
+      // machine there was: they are that machine's ('local', the node id of a single-machine OnAir).
+      await db.schema.alterTable('streams').addColumn('live_node', 'text').execute();
+      await db.schema.alterTable('recordings').addColumn('node', 'text').execute();
+      await sql`UPDATE streams SET live_node = 'local' WHERE status = 'live'`.execute(db);
+      await sql`UPDATE recordings SET node = 'local'`.execute(db);
+      await db.schema.createIndex('streams_live_node').on('streams').columns(['live_node', 'status']).execute();
+      await db.schema.createIndex('recordings_node_status').on('recordings').columns(['node', 'status']).execute();
     },
   ],
 ];

@@ -37,6 +37,8 @@ export interface StreamsTable {
   updated_at: string;
   started_at: string | null;
   ended_at: string | null;
+  /** The node holding the live broadcast (null when not live); `local` on a single machine. */
+  live_node: string | null;
 }
 
 export interface StreamTagsTable {
@@ -55,6 +57,8 @@ export interface RecordingsTable {
   renditions: Generated<string>;
   /** `bigint` on PostgreSQL (a recording passes 2 GiB), so it may arrive as a string. */
   size_bytes: Generated<number | string>;
+  /** The node that wrote it (its files are on that node's disk); `local` on a single machine. */
+  node: string | null;
 }
 
 export interface ChatMessagesTable {
