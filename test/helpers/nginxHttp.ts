@@ -124,11 +124,11 @@ const accepts = (port: number) =>
     s.once('error', () => resolve(false));
   });
 
-/** nginx with deploy/nginx/onair.conf in front of `nodes` (host:port each), on a free loopback port. */
-export async function startNginxHttp(nodes: string[]): Promise<NginxHttp> {
+/** nginx with deploy/nginx/onair.conf in front of `nodes` (host:port each), on `port` or a free loopback port. */
+export async function startNginxHttp(nodes: string[], opts: { port?: number } = {}): Promise<NginxHttp> {
   requireBinary(BIN, 'nginx');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onair-nginx-http-'));
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const conf = path.join(dir, 'nginx.conf');
   fs.writeFileSync(conf, nginxConfigFor(fs.readFileSync(NGINX_TEMPLATE, 'utf8'), { port, nodes, dir }));
   let proc: ServerProcess;
