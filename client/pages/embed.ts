@@ -10,6 +10,7 @@ import { installDebugHook } from '../player/debugHook.js';
 import { parseModePreference } from '../player/delivery.js';
 import { Player } from '../player/Player.js';
 import { PlayerView } from '../player/PlayerView.js';
+import { offerRecordingAfterEnd } from '../player/recordingAfterEnd.js';
 import { SignalingClient } from '../signaling/SignalingClient.js';
 import { byId, h } from '../ui/dom.js';
 import { showError } from '../ui/toast.js';
@@ -21,7 +22,9 @@ if (!streamId) {
   const token = queryParam('token');
   const signaling = new SignalingClient();
   const player = new Player({ streamId, token, video: h('video'), mode: parseModePreference(queryParam('mode')), signaling });
-  new PlayerView(byId('player'), player, { overlayInfo: true });
+  const view = new PlayerView(byId('player'), player, { overlayInfo: true });
+  // Out of the frame: the recording's page is a whole page.
+  offerRecordingAfterEnd(player, view, { target: '_blank' });
   new EmbedBridge(player);
   if (queryParam('chat') === '1') {
     document.documentElement.classList.add('embed--chat');

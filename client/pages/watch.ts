@@ -6,6 +6,7 @@ import { installDebugHook } from '../player/debugHook.js';
 import { parseModePreference } from '../player/delivery.js';
 import { Player } from '../player/Player.js';
 import { PlayerView } from '../player/PlayerView.js';
+import { offerRecordingAfterEnd } from '../player/recordingAfterEnd.js';
 import { SignalingClient } from '../signaling/SignalingClient.js';
 import { byId, h } from '../ui/dom.js';
 import { showError } from '../ui/toast.js';
@@ -20,7 +21,7 @@ if (!streamId) {
   // One socket for the player and the chat.
   const signaling = new SignalingClient();
   const player = new Player({ streamId, token, video: h('video'), mode: parseModePreference(queryParam('mode')), signaling });
-  new PlayerView(byId('player'), player);
+  offerRecordingAfterEnd(player, new PlayerView(byId('player'), player));
   new StreamDetails(player);
   mountEmbedCodeBox(streamId, token);
   new ChatPanel(byId('chat'), { signaling, streamId, token });

@@ -3,6 +3,12 @@
  * "Standard" = HLS, showing the mode playing now), the quality menu, fullscreen, a status line over the
  * video, and (for the chromeless embed) the live badge and viewer count. It only reads the Player's events
  * and calls its methods.
+ *
+ * The player starts muted (browsers refuse sound before a gesture) and its controls show on hover only: a
+ * first-time viewer did not know there was sound. So a "Tap to unmute" button sits over the video, always
+ * visible, until the viewer's first interaction with the page (tapping it unmutes; any other click or key
+ * means they have seen it). Once the broadcast ended, the live controls (play, unmute, mode, quality) go: there
+ * is nothing live left to control; `showEndedLink` offers a way on (the recording) in the status line.
  */
 import { h, replaceChildren } from '../ui/dom.js';
 import { showError, showToast } from '../ui/toast.js';
@@ -37,6 +43,11 @@ export class PlayerView {
   readonly #fullscreenButton = h('button', { class: 'player__button', type: 'button' }, 'Fullscreen');
   readonly #badge = h('span', { class: 'badge', 'data-testid': 'player-badge' });
   readonly #viewers = h('span', { class: 'player__viewers' });
+  readonly #tapToUnmute = h('button', { class: 'player__unmute', type: 'button', 'data-testid': 'tap-to-unmute', hidden: true }, 'Tap to unmute');
+  readonly #statusText = h('span');
+  readonly #endedLink = h('a', { class: 'player__ended-link button button--primary', 'data-testid': 'ended-link', hidden: true });
+  /** The viewer has clicked, tapped or typed in the page: the unmute prompt has done its job. */
+  #interacted = false;
   #errorMessage = '';
 
   constructor(container: HTMLElement, player: Player, opts: PlayerViewOptions = {}) {
@@ -48,6 +59,7 @@ export class PlayerView {
       { class: 'player', 'data-state': player.state, 'data-testid': 'player' },
       video,
       this.#status,
+      this.#tapToUnmute,
       opts.overlayInfo ? h('div', { class: 'player__info' }, this.#badge, this.#viewers) : null,
       h(
         'div',
@@ -60,7 +72,24 @@ export class PlayerView {
         this.#fullscreenButton,
       ),
     );
+    this.#status.append(this.#statusText, this.#endedLink);
     replaceChildren(container, this.root);
+
+    this.#tapToUnmute.addEventListener('click', () => {
+      this.#interacted = true;
+      this.#renderMute();
+      player.setMuted(false).catch((err: unknown) => showError(err, 'No sound'));
+    });
+    // Capture phase: seen before any control's own handler, whatever it is.
+    const firstInteraction = (e: Event) => {
+      if (e.target === this.#tapToUnmute) return;
+      this.#interacted = true;
+      this.#renderMute();
+      document.removeEventListener('pointerdown', firstInteraction, true);
+      document.removeEventListener('keydown', firstInteraction, true);
+    };
+    document.addEventListener('pointerdown', firstInteraction, true);
+    document.addEventListener('keydown', firstInteraction, true);
 
     this.#playButton.addEventListener('click', () => (video.paused ? player.play().catch((err: unknown) => showError(err, 'Cannot play')) : player.pause()));
     this.#muteButton.addEventListener('click', () => player.setMuted(!video.muted).catch((err: unknown) => showError(err, 'No sound')));
@@ -99,16 +128,34 @@ export class PlayerView {
     const label = STATE_LABELS[state];
     this.#badge.textContent = label.badge;
     this.#badge.className = `badge badge--${state}`;
-    this.#status.textContent = state === 'error' && this.#errorMessage ? sentence(this.#errorMessage) : label.message;
+    this.#statusText.textContent = state === 'error' && this.#errorMessage ? sentence(this.#errorMessage) : label.message;
     this.#status.hidden = !label.message;
     // Nothing to play or pause before the broadcast is received.
     this.#playButton.hidden = state !== 'live';
+    // An ended broadcast has no sound, mode or quality to choose: only fullscreen stays.
+    const ended = state === 'ended';
+    this.#muteButton.hidden = ended;
+    this.#viewers.hidden = ended;
+    this.#mode.hidden = ended;
+    this.#quality.hidden = ended || this.#player.quality.names.length < 2;
+    if (!ended) this.#endedLink.hidden = true;
+    this.#renderMute();
+  }
+
+  /** A way on from an ended broadcast (the recording), shown under "This broadcast has ended." until it goes live again. */
+  showEndedLink(href: string, text: string, target?: string): void {
+    this.#endedLink.href = href;
+    this.#endedLink.textContent = text;
+    if (target) (this.#endedLink.target = target), (this.#endedLink.rel = 'noopener');
+    this.#endedLink.hidden = this.#player.state !== 'ended';
   }
 
   #renderMute(): void {
     const muted = this.#player.video.muted;
     this.#muteButton.textContent = muted ? 'Unmute' : 'Mute';
     this.#muteButton.classList.toggle('player__button--accent', muted);
+    // Over live video only: over "Waiting for the broadcast…" it would promise sound that is not there yet.
+    this.#tapToUnmute.hidden = !muted || this.#interacted || this.#player.state !== 'live';
   }
 
   #renderPlay(): void {
@@ -124,7 +171,7 @@ export class PlayerView {
 
   #renderQuality(q: QualityInfo): void {
     const { names } = q;
-    this.#quality.hidden = names.length < 2;
+    this.#quality.hidden = names.length < 2 || this.#player.state === 'ended';
     if (names.length < 2) return;
     // Rebuilt only when the choices change, so that an open menu is not closed under the viewer's pointer.
     const key = names.join(',');

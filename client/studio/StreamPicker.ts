@@ -2,6 +2,8 @@
  * The studio's stream choice: the broadcaster's own streams (GET /api/streams/mine) in a list, and a form
  * that creates one (POST /api/streams).
  *
+ * After a creation the form is emptied and folded, and the new stream is selected.
+ *
  * A stream's status in the list follows what this page saw happen (setStatus: the broadcast started, the
  * stop was answered, broadcast:ended) at once. The server's list may lag behind it (a stream is called
  * ended only once its recording is finished), so a status seen here wins over the server's in every list
@@ -126,6 +128,9 @@ export class StreamPicker extends TypedEmitter<StreamPickerEvents> {
     try {
       const created = await api<OwnedStream>('POST', '/api/streams', { token: this.#token, body });
       this.#form.reset();
+      // The form folds away: left open and empty, it read as if the stream had not been made.
+      const details = this.#form.closest('details');
+      if (details) details.open = false;
       showToast(`Stream "${created.title}" created.`);
       await this.refresh(created.id);
     } catch (err) {

@@ -1,4 +1,8 @@
-/** /video/:id: a recording (video on demand) with its stream's metadata, played from the start with seeking. */
+/**
+ * /video/:id: a recording (video on demand) with its stream's metadata, played from the start with seeking.
+ * Its badge says "Replay" and its line when it was broadcast: a first-time user read the old "RECORDING"
+ * badge as if something were being recorded now.
+ */
 import type { Recording } from '../../shared/api.js';
 import { api } from '../common/api.js';
 import { attachHls, canPlayHls } from '../hls/attachHls.js';
@@ -24,7 +28,8 @@ export async function startVodPage(recordingId: string, token: string | undefine
   }
   document.title = `${rec.title} · OnAir`;
   title.textContent = rec.title;
-  meta.textContent = `${rec.owner.username} · ${new Date(rec.startedAt).toLocaleString()} · ${formatDuration(rec.durationSeconds * 1000)}${rec.status === 'interrupted' ? ' · interrupted' : ''}`;
+  // Said as the past it is: "Recording" alone read as if something were being recorded now.
+  meta.textContent = `Broadcast live by ${rec.owner.username} on ${new Date(rec.startedAt).toLocaleString()} · ${formatDuration(rec.durationSeconds * 1000)}${rec.status === 'interrupted' ? ' · interrupted' : ''}`;
   description.textContent = rec.description;
   description.hidden = !rec.description;
   tags.replaceChildren(...rec.tags.map(tagLink));

@@ -1,4 +1,7 @@
-/** The watch page's text around the player: title, description, tags, live badge and viewer count. */
+/**
+ * The watch page's text around the player: title, description, tags, live badge and viewer count. The count
+ * goes once the broadcast ended ("1 watching" under an ended broadcast read as if someone still were).
+ */
 import type { StreamInfo } from '../../shared/signaling.js';
 import type { Player, PlayerState } from '../player/Player.js';
 import { STATE_LABELS } from '../player/stateLabels.js';
@@ -13,6 +16,7 @@ export class StreamDetails {
   readonly #tags = byId('stream-tags');
   readonly #badge = byId('stream-badge');
   readonly #viewers = byId('viewer-count');
+  readonly #watching = byId('viewers');
 
   constructor(player: Player) {
     player.on('stream', (s) => this.#renderStream(s));
@@ -35,6 +39,7 @@ export class StreamDetails {
     if (state === 'error' && this.#title.textContent === 'Loading…') this.#title.textContent = 'This stream is unavailable';
     this.#badge.textContent = STATE_LABELS[state].badge;
     this.#badge.className = `badge badge--${state}`;
+    this.#watching.hidden = state === 'ended' || state === 'error';
   }
 
   #renderViewers(n: number): void {
