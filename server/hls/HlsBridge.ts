@@ -35,9 +35,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { types } from 'mediasoup';
 import { FfmpegProcess, type FfmpegExit } from '../ffmpeg/FfmpegProcess.js';
 import { plainConsume, releaseHeld } from '../ffmpeg/plainConsume.js';
+import { probeVideo } from '../ingest/VideoProbe.js';
 import type { BroadcastMedia, BroadcastOutput } from '../live/BroadcastOutput.js';
 import type { Logger } from '../log/logger.js';
-import type { RecordingStore } from '../store/RecordingStore.js';
+import type { RecordingStore } from '../store/sql/RecordingStore.js';
 import { ffmpegFmp4Args } from '../llhls/ffmpegFmp4Args.js';
 import { rtpInputOptions } from './ffmpegArgs.js';
 import { ladderFor, type Rung } from './ladder.js';
@@ -219,19 +220,28 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> implements Broadcas
     if (m && video) await this.#startEpoch(m, video, audio);
   }
 
-  /** The session's folder, manifest, recording row and thumbnails: made once, with the first epoch. */
-  #open(): void {
+  /**
+   * The session's folder, manifest, recording row and thumbnails: made once, with the first epoch. `#opened`
+   * is set only once the row exists (a stream deleted meanwhile refuses it, and the epoch does not start); a
+   * close that came during the insert finds it set and finishes the session (close awaits the queue first).
+   */
+  async #open(): Promise<void> {
     if (this.#opened) return;
     fs.mkdirSync(this.dir, { recursive: true });
     writeManifest(this.dir, this.manifest);
-    this.#recordings.start(this.sessionId, this.streamId);
+    await this.#recordings.start(this.sessionId, this.streamId);
     this.#opened = true;
     this.#scheduleThumbnail(1000);
     this.#log.info('HLS session started');
   }
 
   async #startEpoch(m: BroadcastMedia, video: types.Producer, audio: types.Producer | undefined): Promise<void> {
-    this.#open();
+    // The ladder is fixed by the first epoch: a producer that carries no size (WHIP) has it read from its
+    // first keyframe (server/ingest/VideoProbe.ts) rather than guessed, so a 1080p source gets its 1080 rung.
+    const height = m.videoHeight ?? (this.#rungs ? undefined : await this.#sourceHeight(m.router, video));
+    this.#checkOpen();
+    await this.#open();
+    this.#checkOpen();
     const s = this.#settings;
     const name = `e${this.manifest.epochs.length}`;
     const outDir = path.join(this.dir, name);
@@ -245,8 +255,8 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> implements Broadcas
       const sdpPath = path.join(outDir, 'input.sdp');
       fs.writeFileSync(sdpPath, rtpSdp(inputs));
 
-      const rungs = (this.#rungs ??= ladderFor(s.ladder, m.videoHeight ?? 720));
-      const copyTop = v.input.codec.toUpperCase() === 'H264' && m.videoHeight !== undefined && rungs[0]!.height === m.videoHeight;
+      const rungs = (this.#rungs ??= ladderFor(s.ladder, height ?? 720));
+      const copyTop = v.input.codec.toUpperCase() === 'H264' && height !== undefined && rungs[0]!.height === height;
       const ladder = (this.#ladder ??= new LiveLadder({
         dir: this.dir, rungs, segmentSeconds: s.segmentSeconds, partSeconds: s.partSeconds ?? 0.2, windowSegments: s.liveWindow ?? 7, fps: s.fps,
         logger: this.#log,
@@ -289,6 +299,13 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> implements Broadcas
       await this.#endEpoch(epoch, 'kill');
       throw this.closed ? new BridgeClosedError('closed while starting an epoch', { cause: err }) : err;
     }
+  }
+
+  /** The source's height from its first keyframe; undefined when it says none or never comes (the guess stays). */
+  async #sourceHeight(router: types.Router, video: types.Producer): Promise<number | undefined> {
+    const probe = await probeVideo(router, video, { signal: this.#abort.signal });
+    if (probe.outcome === 'size') this.#log.info({ size: `${probe.size.width}x${probe.size.height}` }, 'HLS source size read');
+    return probe.outcome === 'size' ? probe.size.height : undefined;
   }
 
   #checkOpen(): void {
@@ -334,7 +351,7 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> implements Broadcas
     writeManifest(this.dir, this.manifest);
     if (!hasMedia(this.dir, this.manifest)) {
       fs.rmSync(this.dir, { recursive: true, force: true });
-      this.#recordings.delete(this.sessionId);
+      await this.#recordings.delete(this.sessionId);
       this.#log.info({ reason }, 'HLS session ended before its first segment; no recording kept');
       return;
     }
@@ -342,7 +359,7 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> implements Broadcas
     const thumb = path.join(this.dir, 'thumb.jpg');
     if (fs.existsSync(thumb)) fs.copyFileSync(thumb, path.join(this.dir, 'poster.jpg'));
     const final = sessionStats(this.dir, this.manifest);
-    this.#recordings.finish(this.sessionId, { status: 'ready', durationSeconds: final.durationSeconds, renditions: this.manifest.renditions, sizeBytes: final.sizeBytes });
+    await this.#recordings.finish(this.sessionId, { status: 'ready', durationSeconds: final.durationSeconds, renditions: this.manifest.renditions, sizeBytes: final.sizeBytes });
     this.#log.info({ reason, durationSeconds: final.durationSeconds, sizeBytes: final.sizeBytes }, 'HLS session ended; recording ready');
   }
 

@@ -15,6 +15,7 @@ import type { PublisherLease } from '../live/Broadcast.js';
 import type { Broadcasts } from '../live/Broadcasts.js';
 import { LiveError, ownerGone } from '../live/LiveError.js';
 import type { Logger } from '../log/logger.js';
+import { probeVideo } from '../ingest/VideoProbe.js';
 import { planIngest } from './ingestPlan.js';
 import { WHIP_LIMITS, WHIP_LIVENESS, type LivenessTimings } from './limits.js';
 import { LivenessWatch } from './LivenessWatch.js';
@@ -116,6 +117,8 @@ export class WhipIngest {
       }),
     );
     for (const p of producers) broadcast.addProducer(lease, p, 'whip');
+    const video = producers.find((p) => p.kind === 'video');
+    if (video) void this.#watchVideo(session, video, log);
     const rejected = plan.sections.flatMap((s) => (s.accepted ? [] : [`${s.media.index}: ${s.reason}`]));
     log.info({ resumed, tracks: plan.tracks.map((t) => `${t.kind}:${t.rtpParameters.codecs[0]?.mimeType}x${t.rtpParameters.encodings?.length ?? 1}`), rejected }, 'WHIP session started');
     return { session, answer, resumed };
@@ -137,6 +140,29 @@ export class WhipIngest {
   /** Closes every session and stops listening (shutdown); their broadcasts are ended by their owner. */
   close(): void {
     this.#sessions.close('the server is shutting down');
+  }
+
+  /**
+   * Reads the video's first keyframe (server/ingest/VideoProbe.ts): its size goes on the producer. Video
+   * whose keyframes never arrive for 5 s of media (VP8 without PictureID, which mediasoup 3.12 cannot
+   * forward) ends the broadcast with the reason, which viewers, the owner's studio and the log are told;
+   * the client's session closes (its DTLS connection gets a close alert).
+   */
+  async #watchVideo(session: WhipSession, producer: types.Producer, log: Logger): Promise<void> {
+    const { lease } = session;
+    const abort = new AbortController();
+    session.once('closed', () => abort.abort());
+    const probe = await probeVideo(lease.broadcast.router, producer, { signal: abort.signal });
+    abort.abort();
+    if (probe.outcome === 'size') {
+      producer.appData.width = probe.size.width;
+      producer.appData.height = probe.size.height;
+      log.info({ size: `${probe.size.width}x${probe.size.height}` }, 'WHIP video size read');
+    } else if (probe.outcome === 'undecodable' && lease.held) {
+      log.warn({ reason: probe.reason }, 'WHIP video cannot be played: ending the broadcast');
+      await lease.broadcast.end(`the publisher's video cannot be played: ${probe.reason}`);
+      session.close(probe.reason);
+    }
   }
 
   /** A publish that failed half-way: undo the broadcast start (a new broadcast ends, a resumed one waits again). */
