@@ -1,18 +1,48 @@
 /**
  * Pushes a destination's state change (`restream:state`) to the sockets in the stream's room that may manage
- * the stream (its owner, admins): viewers share that room and must not learn of destinations. Sockets of
- * this node only (in cluster mode the broadcaster's socket is on the origin, where the restream runs).
+ * the stream (its owner, admins): viewers share that room and must not learn of destinations.
+ *
+ * In cluster mode the restream runs on the stream's origin, and its owner's pages may be connected to any
+ * node: `shareRestreamState` pushes to this node's sockets and hands the event to the other nodes over the
+ * socket.io adapter (`serverSideEmit`), where each pushes it to its own sockets after validating it (it came
+ * over the network) and checking who may see it against the catalogue. On one machine there is no adapter
+ * and no other node: `serverSideEmit` reaches nobody.
  */
-import type { RestreamStateEvent } from '../../shared/restream.js';
+import { restreamStateEventSchema, type RestreamStateEvent } from '../../shared/restream.js';
 import { canManage } from '../auth/access.js';
 import { streamRoom, type OnAirIo } from '../signaling/SignalingServer.js';
+
+type OwnerOf = (streamId: string) => string | undefined | Promise<string | undefined>;
 
 export function pushRestreamState(io: OnAirIo, ownerOf: (streamId: string) => string | undefined, e: RestreamStateEvent): void {
   const ownerId = ownerOf(e.streamId);
   if (ownerId === undefined) return;
+  pushTo(io, ownerId, e);
+}
+
+function pushTo(io: OnAirIo, ownerId: string, e: RestreamStateEvent): void {
   const room = io.sockets.adapter.rooms.get(streamRoom(e.streamId));
   for (const socketId of room ?? []) {
     const socket = io.sockets.sockets.get(socketId);
     if (socket && canManage(socket.data.user, { ownerId })) socket.emit('restream:state', e);
   }
+}
+
+/**
+ * Wires the cluster-wide push: returns the handler for this node's state changes, and listens for the other
+ * nodes'. `onError` hears a failed catalogue look-up (never thrown into an event handler).
+ */
+export function shareRestreamState(io: OnAirIo, ownerOf: OwnerOf, onError: (err: unknown) => void): (e: RestreamStateEvent) => void {
+  const push = (e: RestreamStateEvent) =>
+    Promise.resolve(ownerOf(e.streamId)).then((ownerId) => {
+      if (ownerId !== undefined) pushTo(io, ownerId, e);
+    }, onError);
+  io.on('restream:state', (raw: unknown) => {
+    const e = restreamStateEventSchema.safeParse(raw);
+    if (e.success) void push(e.data);
+  });
+  return (e) => {
+    void push(e);
+    io.serverSideEmit('restream:state', e);
+  };
 }

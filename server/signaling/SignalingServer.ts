@@ -4,9 +4,20 @@
  * never crashes the server. Broadcast events (producers, reconnecting, ended, viewer counts) fan out to the
  * room of the stream; viewer counts at most twice a second per stream. One client address may hold at most
  * `maxSocketsPerAddress` sockets at once.
+ *
+ * Cluster mode (`cluster` given: RedisShared) adds the socket.io Redis adapter, and one rule for who emits
+ * what, so that each socket hears each event once:
+ * - events about the media a viewer consumes (`broadcast:producers`, `broadcast:reconnecting`,
+ *   `broadcast:ended`, `transport:closed`) come from the node whose broadcast or relay the viewer consumes
+ *   from, to this node's sockets only (`io.local`);
+ * - `viewers:count` goes to this node's sockets only as well: every node hears every total (in the order
+ *   Redis computed them, RedisAudienceCounts) and pushes it to its own sockets;
+ * - events about the stream (`stream:updated`, chat, `restream:state`) go through the adapter, emitted once
+ *   by the node where the change happened.
+ * The sockets per address are then counted across the nodes as well (RedisConnectionLimit).
  */
 import type http from 'node:http';
-import { Server, type Socket } from 'socket.io';
+import { Server, type ServerOptions, type Socket } from 'socket.io';
 import type { ZodError } from 'zod';
 import type { Ack, ClientEvents, RequestName, RequestResults, ServerEvents } from '../../shared/signaling.js';
 import type { ErrorBody, ErrorCode, ErrorReason } from '../../shared/errors.js';
@@ -16,6 +27,8 @@ import { TokenError, type AccessClaims } from '../auth/tokens.js';
 import { clientAddress } from '../http/clientAddress.js';
 import type { Services } from '../http/Services.js';
 import type { Broadcasts } from '../live/Broadcasts.js';
+import { ApiError } from '../http/ApiError.js';
+import type { SharedConcurrencyLimit } from '../limits/RateLimit.js';
 import type { Logger } from '../log/logger.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
 import { broadcasterHandlers } from './broadcasterHandlers.js';
@@ -34,8 +47,13 @@ export interface SocketData {
   peer: Peer;
 }
 
-export type OnAirSocket = Socket<ClientEvents, ServerEvents, Record<string, never>, SocketData>;
-export type OnAirIo = Server<ClientEvents, ServerEvents, Record<string, never>, SocketData>;
+/** Events between the nodes' signaling servers (cluster mode, over the adapter; validated on receipt). */
+export interface NodeEvents {
+  'restream:state': (e: unknown) => void;
+}
+
+export type OnAirSocket = Socket<ClientEvents, ServerEvents, NodeEvents, SocketData>;
+export type OnAirIo = Server<ClientEvents, ServerEvents, NodeEvents, SocketData>;
 
 export interface SignalingDeps {
   services: Services;
@@ -44,6 +62,8 @@ export interface SignalingDeps {
   logger: Logger;
   /** The live chat (server/chat): its requests are handled here like every other. */
   chat: ChatService;
+  /** Cluster mode only (RedisShared): the socket.io adapter and the sockets per address of every node. */
+  cluster?: { adapter: NonNullable<ServerOptions['adapter']>; sockets: SharedConcurrencyLimit };
 }
 
 /** What each handler gets. */
@@ -74,7 +94,7 @@ export class SignalingServer {
   readonly #deps: SignalingDeps;
   readonly #handlers: Handlers;
   readonly #viewerCounts = new Coalescer<number>(VIEWER_COUNT_INTERVAL_MS, (streamId, count) =>
-    this.io.to(streamRoom(streamId)).emit('viewers:count', { streamId, count }),
+    this.io.local.to(streamRoom(streamId)).emit('viewers:count', { streamId, count }),
   );
 
   constructor(server: http.Server, deps: SignalingDeps) {
@@ -88,6 +108,7 @@ export class SignalingServer {
       pingInterval: 5000,
       pingTimeout: 5000,
       cors: { origin: false },
+      ...(deps.cluster ? { adapter: deps.cluster.adapter } : {}),
     });
     this.io.use((socket, next) => {
       const auth = handshakeAuthSchema.safeParse(socket.handshake.auth ?? {});
@@ -137,16 +158,37 @@ export class SignalingServer {
       this.#deps.logger.debug({ component: 'signaling', address }, 'socket refused: too many from its address');
       return next(refusal('too_many_requests', `too many connections from your address (at most ${this.socketsPerAddress.max})`, 'too_many_connections'));
     }
+    const shared = this.#deps.cluster?.sockets;
     let held = true;
+    let sharedHeld = false;
     const release = () => {
       if (!held) return;
       held = false;
       this.socketsPerAddress.release(address);
+      if (sharedHeld) shared?.release(address);
       socket.conn.off('close', release);
     };
     socket.once('disconnect', release);
     socket.conn.once('close', release);
-    next();
+    if (!shared) return next();
+    // Cluster mode: a place among every node's sockets of the address as well.
+    shared.acquire(address).then(
+      (ok) => {
+        if (!ok) {
+          release();
+          return next(refusal('too_many_requests', `too many connections from your address (at most ${shared.max})`, 'too_many_connections'));
+        }
+        // The connection closed while Redis answered: nobody will release this place but us.
+        if (!held) return shared.release(address);
+        sharedHeld = true;
+        next();
+      },
+      (err: unknown) => {
+        release();
+        // RedisUnavailable: 503 cluster_unavailable.
+        next(err instanceof ApiError && err.reason ? refusal(err.code, err.message, err.reason) : refusal('internal', 'cannot admit the connection'));
+      },
+    );
   }
 
   #onConnection(socket: OnAirSocket): void {
@@ -191,6 +233,8 @@ export class SignalingServer {
           (data) => reply({ ok: true, data: data ?? {} }),
           (err: unknown) => {
             if (err instanceof SignalingError) return fail(err.code, err.message);
+            // RedisUnavailable (cluster mode, Redis unreachable): 503 cluster_unavailable.
+            if (err instanceof ApiError && err.reason) return fail(err.code, err.message, err.reason);
             if (err instanceof LiveError) {
               if (err.reason === 'connection_closed') log.debug({ event: name }, err.message);
               return fail(err.code, err.message, err.reason);
@@ -209,12 +253,15 @@ export class SignalingServer {
     });
   }
 
-  /** Broadcast events → the stream's room. */
+  /**
+   * Broadcast events → the stream's room: media events to this node's sockets (`io.local`: the viewers
+   * consuming from this node's broadcast or relay), stream events through the adapter (see the header).
+   */
   #fanOut(): void {
     const { broadcasts, services } = this.#deps;
-    broadcasts.on('producers', (e) => this.io.to(streamRoom(e.streamId)).emit('broadcast:producers', e));
-    broadcasts.on('reconnecting', (e) => this.io.to(streamRoom(e.streamId)).emit('broadcast:reconnecting', e));
-    broadcasts.on('ended', (e) => this.io.to(streamRoom(e.streamId)).emit('broadcast:ended', e));
+    broadcasts.on('producers', (e) => this.io.local.to(streamRoom(e.streamId)).emit('broadcast:producers', e));
+    broadcasts.on('reconnecting', (e) => this.io.local.to(streamRoom(e.streamId)).emit('broadcast:reconnecting', e));
+    broadcasts.on('ended', (e) => this.io.local.to(streamRoom(e.streamId)).emit('broadcast:ended', e));
     // The stream's metadata or status changed (live, ended): its pages show it without fetching again.
     const statusChanged = ({ streamId }: { streamId: string }) => {
       const stream = services.streams.byId(streamId);
@@ -224,7 +271,7 @@ export class SignalingServer {
     broadcasts.on('ended', statusChanged);
     // A peer's id is its socket's id, and every socket is in the room of its own id.
     broadcasts.on('receiverslost', ({ receivers }) => {
-      for (const r of receivers) this.io.to(r.peerId).emit('transport:closed', { transportId: r.transportId });
+      for (const r of receivers) this.io.local.to(r.peerId).emit('transport:closed', { transportId: r.transportId });
     });
     broadcasts.on('viewers', (e) => this.#viewerCounts.push(e.streamId, e.count));
     broadcasts.on('updated', statusChanged);
