@@ -10,6 +10,7 @@ import { parseLadder } from '../hls/ladder.js';
 import { INGEST_ENV, toIngestConfig, type IngestConfig } from '../ingest/ingestConfig.js';
 import { WEBHOOK_ENV, toWebhookConfig, webhookConfigProblem, type WebhookConfig } from '../webhooks/webhookConfig.js';
 import { RESTREAM_ENV, toRestreamConfig, type RestreamConfig } from '../restream/restreamConfig.js';
+import { databaseUrlSchema, maskDatabaseUrl } from '../store/sql/catalogue.js';
 import { ClusterSettingsError, describeClusterSettings, parseClusterSettings, type ClusterSettings } from '../cluster/ClusterSettings.js';
 
 const port = (name: string) =>
@@ -27,6 +28,12 @@ const envSchema = z.object({
   HOST: ip('HOST').default(DEFAULTS.host),
   PORT: port('PORT').default(DEFAULTS.port),
   ONAIR_DATA_DIR: z.string().min(1).default(DEFAULTS.dataDir),
+  // The catalogue on PostgreSQL (cluster mode); unset: SQLite in the data dir. The message never echoes the
+  // value (it holds the password).
+  ONAIR_DATABASE_URL: z
+    .string()
+    .refine((u) => databaseUrlSchema.safeParse(u).success, 'ONAIR_DATABASE_URL must be a URL such as postgres://onair:<password>@db.internal:5432/onair')
+    .optional(),
   ONAIR_JWT_SECRET: z.string().min(32, 'ONAIR_JWT_SECRET must be at least 32 characters').optional(),
   ONAIR_PUBLIC_URL: z
     .string()
@@ -88,6 +95,8 @@ export interface Config extends RestreamConfig {
   host: string;
   port: number;
   dataDir: string;
+  /** ONAIR_DATABASE_URL: the catalogue on PostgreSQL; undefined: SQLite (`onair.db` in the data dir). Logged masked. */
+  databaseUrl: string | undefined;
   /** From ONAIR_JWT_SECRET; when unset, the app generates one and keeps it in the data dir. */
   jwtSecret: string | undefined;
   /** Base of the absolute URLs OnAir hands out; derived from the request when unset. */
@@ -160,6 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     port: e.PORT,
     dataDir: path.resolve(e.ONAIR_DATA_DIR),
+    databaseUrl: e.ONAIR_DATABASE_URL,
     jwtSecret: e.ONAIR_JWT_SECRET,
     publicUrl: e.ONAIR_PUBLIC_URL?.replace(/\/+$/, ''),
     announcedIp: e.ONAIR_ANNOUNCED_IP,
@@ -202,7 +212,9 @@ export function describeConfig(config: Config): Record<string, unknown> {
       k,
       SECRET_KEYS.has(k as keyof Config) && v
         ? '<redacted>'
-        : k === 'webhooks' && config.webhooks.secret
+        : k === 'databaseUrl' && typeof v === 'string'
+          ? maskDatabaseUrl(v)
+          : k === 'webhooks' && config.webhooks.secret
           ? { ...config.webhooks, secret: '<redacted>' }
           : k === 'cluster' && config.cluster
             ? describeClusterSettings(config.cluster)
