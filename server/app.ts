@@ -20,9 +20,7 @@ import { Broadcasts } from './live/Broadcasts.js';
 import { WorkerPool } from './media/WorkerPool.js';
 import { Metrics } from './metrics/Metrics.js';
 import { bootstrapAdmin } from './store/bootstrapAdmin.js';
-import { openDatabase, type Db } from './store/Database.js';
-import { StreamStore } from './store/StreamStore.js';
-import { UserStore } from './store/UserStore.js';
+import { openCatalogue, type Catalogue } from './store/sql/catalogue.js';
 import { SignalingServer } from './signaling/SignalingServer.js';
 import { pageRoutes } from './http/routes/pageRoutes.js';
 import { whipWhep } from './whip/mounts.js';
@@ -30,17 +28,15 @@ import { mediaRoutes } from './http/routes/mediaRoutes.js';
 import { recordingRoutes } from './http/routes/recordingRoutes.js';
 import { HlsService } from './hls/HlsService.js';
 import { hlsRoutes } from './hls/hlsRoutes.js';
+import { HlsViewerSessions } from './hls/HlsViewerSessions.js';
 import { PortPool } from './hls/PortPool.js';
-import { RecordingStore } from './store/RecordingStore.js';
-import { ChatStore } from './store/ChatStore.js';
 import { ChatService } from './chat/ChatService.js';
 import { chatLimits } from './chat/chatLimits.js';
 import { chatRoutes } from './http/routes/chatRoutes.js';
 import { IngestServers } from './ingest/IngestServers.js';
-import { DestinationStore } from './store/DestinationStore.js';
+import { ingestHealthOutputs, pushIngestHealth } from './ingest/health/ingestHealthOutputs.js';
 import { destinationRoutes } from './http/routes/destinationRoutes.js';
 import { KeySealer } from './restream/KeySealer.js';
-import { WebhookStore } from './store/WebhookStore.js';
 import { Webhooks } from './webhooks/Webhooks.js';
 import { WEBHOOK_DEFAULTS } from './webhooks/webhookConfig.js';
 import { webhooksFromLive, webhooksFromRecordings, webhooksFromRestream } from './webhooks/webhookSources.js';
@@ -59,25 +55,38 @@ export interface OnAir {
   signaling: SignalingServer;
   chat: ChatService;
   hls: HlsService;
+  /** HLS playback sessions counted into the audience (server/hls/HlsViewerSessions.ts). */
+  hlsViewers: HlsViewerSessions;
   /** RTMP/SRT ingest listeners and their bound ports. */
   ingest: IngestServers;
   /** Restreams to other platforms (server/restream). */
   restream: RestreamService;
   /** Webhook deliveries (server/webhooks); `emit` for producers of events. */
   webhooks: Webhooks;
-  db: Db;
+  /** The catalogue (server/store/sql): SQLite in the data dir, or PostgreSQL with ONAIR_DATABASE_URL. */
+  catalogue: Catalogue;
   close(): Promise<void>;
 }
 
 export async function startOnAir(config: Config, logger: Logger): Promise<OnAir> {
   fs.mkdirSync(config.dataDir, { recursive: true });
-  const db = openDatabase(path.join(config.dataDir, 'onair.db'));
-  const users = new UserStore(db);
-  const streams = new StreamStore(db);
-  const recordings = new RecordingStore(db);
-  const interrupted = streams.endAllLive();
+  const catalogue = await openCatalogue({
+    databaseUrl: config.databaseUrl,
+    sqliteFile: path.join(config.dataDir, 'onair.db'),
+    // A node ends and recovers only its own live streams and recordings (one machine: 'local').
+    nodeId: config.cluster?.nodeId,
+    onPoolError: (err) => logger.warn({ err }, 'a pooled PostgreSQL connection failed (it is replaced on next use)'),
+  });
+  const { users, streams, recordings } = catalogue;
+  const interrupted = await streams.endAllLive().catch(async (err: unknown) => {
+    await catalogue.close();
+    throw err;
+  });
   if (interrupted > 0) logger.warn({ streams: interrupted }, 'streams left live by the previous run were marked ended');
-  await bootstrapAdmin(users, config.adminUser, config.adminPassword, logger);
+  await bootstrapAdmin(users, config.adminUser, config.adminPassword, logger).catch(async (err: unknown) => {
+    await catalogue.close();
+    throw err;
+  });
 
   const tokens = new Tokens(loadOrCreateSecret(config.dataDir, 'jwt-secret', config.jwtSecret), {
     accessSeconds: config.accessTokenTtlSeconds,
@@ -94,22 +103,22 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
       logger: logger.child({ component: 'workers' }),
     });
   } catch (err) {
-    db.close();
+    await catalogue.close();
     throw err;
   }
   const broadcasts = new Broadcasts({ pool, streams, logger, graceMs: config.reconnectGraceMs, maxWebrtcViewers: config.maxWebrtcViewers });
   // Webhooks: events queued in the database (a restart resumes them), delivered signed, with retries.
-  const webhookStore = new WebhookStore(db);
+  const webhookStore = catalogue.webhooks;
   const webhooks = new Webhooks({
     ...WEBHOOK_DEFAULTS,
     store: webhookStore,
-    ownerOf: (streamId) => streams.byId(streamId)?.ownerId,
+    ownerOf: async (streamId) => (await streams.byId(streamId))?.ownerId,
     serverHook: config.webhooks.url && config.webhooks.secret ? { url: config.webhooks.url, secret: config.webhooks.secret } : undefined,
     allowPrivate: config.webhooks.allowPrivate,
     retry: { firstMs: config.webhooks.retryFirstMs, maxMs: WEBHOOK_DEFAULTS.retryMaxMs, windowMs: WEBHOOK_DEFAULTS.retryWindowMs },
     logger,
   });
-  webhooksFromLive(broadcasts, streams, webhooks);
+  webhooksFromLive(broadcasts, streams, webhooks, logger);
   // Local RTP ports ffmpeg receives on: HLS bridges and restreams.
   const rtpPorts = new PortPool(config.hls.portMin, config.hls.portMax, { shuffleStart: true });
   const hls = new HlsService({
@@ -135,7 +144,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
   // Every new broadcast gets its HLS bridge (and recording), which it feeds and closes at its end.
   broadcasts.addOutputFactory((streamId) => hls.output(streamId));
   // And its restreams: one ffmpeg per enabled destination (server/restream).
-  const destinations = new DestinationStore(db);
+  const destinations = catalogue.destinations;
   const sealer = new KeySealer(loadOrCreateSecret(config.dataDir, 'restream-secret', config.restreamSecret));
   const restream = new RestreamService({ destinations, sealer, ports: rtpPorts, settings: RESTREAM_SETTINGS, logger });
   broadcasts.addOutputFactory((streamId) => restream.output(streamId));
@@ -156,8 +165,8 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
     live: broadcasts,
     metrics,
     deleteStreamMedia: (streamId) => hls.deleteStreamFiles(streamId),
-    readiness: () => {
-      const checks = { workers: pool.aliveCount === pool.size, database: db.open };
+    readiness: async () => {
+      const checks = { workers: pool.aliveCount === pool.size, database: await catalogue.ping() };
       return { ready: Object.values(checks).every(Boolean), checks };
     },
   };
@@ -165,7 +174,14 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
   // Set once the ingest listeners are up (after the HTTP server): the destination routes read its RTMP port.
   let ingest: IngestServers | undefined;
   const sdpEndpoints = whipWhep({ broadcasts, pool, streams, users, tokens, logger });
-  const chat = new ChatService({ store: new ChatStore(db), streams, users, tokens, limits: chatLimits(config.chatMessagesPerAddress) });
+  const chat = new ChatService({ store: catalogue.chat, streams, users, tokens, limits: chatLimits(config.chatMessagesPerAddress) });
+  // HLS players counted into the same audience as WebRTC and WHEP viewers (server/hls/HlsViewerSessions.ts).
+  const hlsViewers = new HlsViewerSessions({
+    audience: broadcasts,
+    isSocketViewer: (streamId, id) => signaling.io.sockets.sockets.get(id)?.data.peer?.watching === streamId,
+    idleMs: 2 * config.hls.segmentSeconds * 1000,
+  });
+  broadcasts.on('ended', ({ streamId }) => hlsViewers.endStream(streamId));
   const app = createHttpApp(services, {
     api: [
       ['/recordings', recordingRoutes(services, recordings, hls)],
@@ -176,7 +192,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
     ],
     mounts: [
       ...sdpEndpoints.mounts,
-      ['/hls', hlsRoutes({ hls, streams, tokens, liveWindow: config.hls.liveWindow })],
+      ['/hls', hlsRoutes({ hls, streams, tokens, liveWindow: config.hls.liveWindow, viewers: hlsViewers })],
       ['/', pageRoutes({ embedOrigins: config.embedOrigins })],
     ],
   });
@@ -185,8 +201,14 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
   server.on('clientError', answerClientError);
   const signaling = new SignalingServer(server, { services, broadcasts, pool, logger, chat });
   webhooksFromRestream(restream, webhooks);
-  restream.on('state', (e) => pushRestreamState(signaling.io, (id) => streams.byId(id)?.ownerId, e));
+  restream.on('state', (e) => pushRestreamState(signaling.io, async (id) => (await streams.byId(id))?.ownerId, e, (err) => logger.error({ err }, 'could not push a restream state')));
+  // Stream health of encoder broadcasts (WHIP, RTMP, SRT), pushed to the owner's studio (server/ingest/health).
+  broadcasts.addOutputFactory(
+    ingestHealthOutputs({ ownerOf: async (id) => (await streams.byId(id))?.ownerId, push: (ownerId, e) => pushIngestHealth(signaling.io, ownerId, e), logger }),
+  );
 
+  // The recordings this node's previous run left open are closed before any broadcast can start a new one.
+  await hls.recovered;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     // A deep accept queue (Node's default is 511): a storm of viewers arriving while the event loop is busy
@@ -197,14 +219,14 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
     });
   }).catch((err: NodeJS.ErrnoException) => {
     pool.close();
-    db.close();
+    await catalogue.close();
     throw err.code === 'EADDRINUSE' ? new Error(`port ${config.port} is in use: set PORT to a free port`) : err;
   });
   // RTMP/SRT publishers: ordinary broadcast publishers (server/ingest).
-  ingest = await IngestServers.start({ config: config.ingest, host: config.host, broadcasts, findStreamByKey: (key) => streams.byKey(key), logger }).catch((err) => {
+  ingest = await IngestServers.start({ config: config.ingest, host: config.host, broadcasts, findStreamByKey: (key) => streams.byKey(key), logger }).catch(async (err) => {
     server.close();
     pool.close();
-    db.close();
+    await catalogue.close();
     throw err;
   });
   webhooks.start();
@@ -220,6 +242,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
       await broadcasts.endAll('the server is shutting down');
       await ingest?.close();
       sdpEndpoints.close();
+      hlsViewers.close();
       await hls.close();
       await restream.close();
       // socket.io's close waits for the HTTP server to close, which waits for every connection: a request
@@ -230,9 +253,9 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
       await serverClosed;
       await webhooks.close();
       pool.close();
-      db.close();
+      await catalogue.close();
       logger.info('stopped');
     })());
 
-  return { url, port, services, pool, broadcasts, signaling, chat, hls, ingest: ingest!, restream, webhooks, db, close };
+  return { url, port, services, pool, broadcasts, signaling, chat, hls, hlsViewers, ingest: ingest!, restream, webhooks, catalogue, close };
 }

@@ -103,6 +103,8 @@ export class Player extends TypedEmitter<PlayerEvents> {
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #subscriptions: (() => void)[] = [];
   #closed = false;
+  /** The HLS viewer session when the socket has no id (16 random bytes, hex). */
+  readonly #ownSession = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
 
   constructor(opts: PlayerOptions) {
     super();
@@ -138,7 +140,7 @@ export class Player extends TypedEmitter<PlayerEvents> {
     });
     this.#hls = new HlsDelivery({
       video: this.video,
-      url: () => (this.#token ? `${this.#hlsPath}?token=${encodeURIComponent(this.#token)}` : this.#hlsPath),
+      url: () => this.#hlsUrl(),
       preferred,
       hooks: { onChange: () => this.#afterChange() },
     });
@@ -275,6 +277,18 @@ export class Player extends TypedEmitter<PlayerEvents> {
     this.video.srcObject = null;
     this.#signaling.close();
     this.removeAllListeners();
+  }
+
+  /**
+   * The live master playlist's URL, with the viewer token of a private stream and the HLS viewer session
+   * (server/hls/HlsViewerSessions.ts): this player's socket id, so that the server counts it once (the
+   * joined socket already is), as an HLS viewer. Without a socket now, an id of its own.
+   */
+  #hlsUrl(): string {
+    const q = new URLSearchParams();
+    if (this.#token) q.set('token', this.#token);
+    q.set('session', this.#signaling.id ?? this.#ownSession);
+    return `${this.#hlsPath}?${q.toString()}`;
   }
 
   #delivery(): Delivery {

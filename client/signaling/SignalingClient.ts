@@ -85,6 +85,11 @@ export class SignalingClient {
     return this.#socket.connected;
   }
 
+  /** The socket's id while connected (a new one after each reconnection). */
+  get id(): string | undefined {
+    return this.#socket.id;
+  }
+
   connect(): void {
     if (!this.#socket.active) this.#socket.connect();
   }

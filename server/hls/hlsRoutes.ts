@@ -14,6 +14,8 @@
  * Live LL-HLS answers and their Cache-Control come from server/llhls (playlistResponse, cacheRules): a
  * blocking request's URL is its own cache key, so a CDN collapses its viewers into one origin request. A
  * waiting request is released when its client goes away (the response's 'close').
+ * HLS viewers are counted (HlsViewerSessions) by the `session` query parameter of their playlist requests
+ * while live: the master playlist carries it on to its rendition URIs (and is then private to that viewer).
  * Every path part is matched by a strict pattern, so nothing outside the HLS folder can be named, and a file
  * whose real path (symbolic links resolved) leads outside is not served. Playlists
  * are cached about half a segment while live; segments are immutable. Private streams need a viewer token
@@ -27,13 +29,14 @@ import { canWatch } from '../auth/access.js';
 import type { Tokens } from '../auth/tokens.js';
 import { ID_PATTERN } from '../../shared/api.js';
 import { ApiError } from '../http/ApiError.js';
-import type { StreamStore } from '../store/StreamStore.js';
+import type { StreamStore } from '../store/sql/StreamStore.js';
 import { waitForPart } from '../llhls/blockingReload.js';
 import { cacheControl } from '../llhls/cacheRules.js';
 import { answerPlaylistRequest } from '../llhls/playlistResponse.js';
 import { renditionReportOf, type RenditionReport } from '../llhls/playlistWriter.js';
 import { parseResourceName } from '../llhls/uris.js';
 import type { HlsService } from './HlsService.js';
+import { hlsSessionSchema, type HlsViewerSessions } from './HlsViewerSessions.js';
 import type { LiveLadder } from './LiveLadder.js';
 import { masterPlaylist, readManifest, renditionPlaylist } from './sessionFiles.js';
 
@@ -41,8 +44,17 @@ import { masterPlaylist, readManifest, renditionPlaylist } from './sessionFiles.
 const ID = ID_PATTERN.source.replace(/^\^|\$$/g, '');
 const PLAYLIST = 'application/vnd.apple.mpegurl';
 
-export function hlsRoutes(opts: { hls: HlsService; streams: StreamStore; tokens: Tokens; liveWindow: number }): Router {
+export function hlsRoutes(opts: { hls: HlsService; streams: StreamStore; tokens: Tokens; liveWindow: number; viewers?: HlsViewerSessions }): Router {
   const { hls, streams, tokens } = opts;
+
+  /** The request's viewer session (`?session=`), counted while the request runs; undefined without one. */
+  const countViewer = (req: Request, res: Response, streamId: string): string | undefined => {
+    if (req.query.session === undefined) return undefined;
+    const session = hlsSessionSchema.safeParse(req.query.session);
+    if (!session.success) throw new ApiError('bad_request', session.error.issues[0]?.message ?? 'bad session');
+    if (opts.viewers) res.on('close', opts.viewers.begin(streamId, session.data));
+    return session.data;
+  };
   const r = Router();
 
   r.use((req, res, next) => {
@@ -61,8 +73,8 @@ export function hlsRoutes(opts: { hls: HlsService; streams: StreamStore; tokens:
   });
 
   /** Checks access; returns the query to carry on to URIs ("" or "?token=…") and whether caches may share. */
-  const access = (req: Request, streamId: string): { query: string; shared: boolean } => {
-    const stream = streams.byId(streamId);
+  const access = async (req: Request, streamId: string): Promise<{ query: string; shared: boolean }> => {
+    const stream = await streams.byId(streamId);
     if (!stream) throw new ApiError('not_found', 'no such stream');
     const token = typeof req.query.token === 'string' ? req.query.token : undefined;
     if (!canWatch(tokens, stream, token)) throw new ApiError('forbidden', 'this stream is private: a viewer token is needed');
@@ -159,19 +171,23 @@ export function hlsRoutes(opts: { hls: HlsService; streams: StreamStore; tokens:
     }
   };
 
-  r.get(new RegExp(`^/(${ID})/master\\.m3u8$`), (req, res) => {
+  r.get(new RegExp(`^/(${ID})/master\\.m3u8$`), async (req, res) => {
     const streamId = req.params[0]!;
-    const { query, shared } = access(req, streamId);
+    const { query, shared } = await access(req, streamId);
     const bridge = hls.liveSession(streamId);
     // Served once every rendition has a segment, so that no player is sent to a playlist that 404s.
-    const master = bridge?.ladder?.playable ? masterPlaylist(bridge.dir, bridge.manifest, `${bridge.manifest.sessionId}/`, query) : undefined;
-    if (!bridge || !master) throw new ApiError('not_found', 'this stream has no live HLS now (not live, or starting: retry in a second)');
-    sendPlaylist(req, res, master, liveMaxAge(bridge.manifest.segmentSeconds), shared);
+    if (!bridge?.ladder?.playable) throw new ApiError('not_found', 'this stream has no live HLS now (not live, or starting: retry in a second)');
+    const session = countViewer(req, res, streamId);
+    // The viewer's session goes on to the rendition URIs: this master is then that viewer's alone.
+    const uriQuery = session ? `${query ? `${query}&` : '?'}session=${session}` : query;
+    const master = masterPlaylist(bridge.dir, bridge.manifest, `${bridge.manifest.sessionId}/`, uriQuery);
+    if (!master) throw new ApiError('not_found', 'this stream has no live HLS now (not live, or starting: retry in a second)');
+    sendPlaylist(req, res, master, liveMaxAge(bridge.manifest.segmentSeconds), shared && !session);
   });
 
-  r.get(new RegExp(`^/(${ID})/thumb\\.jpg$`), (req, res) => {
+  r.get(new RegExp(`^/(${ID})/thumb\\.jpg$`), async (req, res) => {
     const streamId = req.params[0]!;
-    const { shared } = access(req, streamId);
+    const { shared } = await access(req, streamId);
     const bridge = hls.liveSession(streamId);
     const file = bridge ? inHlsRoot(path.join(bridge.dir, 'thumb.jpg')) : undefined;
     if (!file) throw new ApiError('not_found', 'no thumbnail yet');
@@ -181,9 +197,12 @@ export function hlsRoutes(opts: { hls: HlsService; streams: StreamStore; tokens:
 
   r.get(new RegExp(`^/(${ID})/(${ID})/(master|r\\d{1,2})\\.m3u8$`), async (req, res) => {
     const [streamId, sessionId, name] = [req.params[0]!, req.params[1]!, req.params[2]!];
-    const { query, shared } = access(req, streamId);
+    const { query, shared } = await access(req, streamId);
     const ladder = liveLadder(streamId, sessionId);
-    if (ladder && name !== 'master') return sendLivePlaylist(req, res, ladder, Number(name.slice(1)), query, shared);
+    if (ladder && name !== 'master') {
+      countViewer(req, res, streamId);
+      return sendLivePlaylist(req, res, ladder, Number(name.slice(1)), query, shared);
+    }
     if (ladder && !ladder.playable) throw new ApiError('not_found', 'the session has no playlist yet');
     const dir = inHlsRoot(hls.sessionDir(streamId, sessionId));
     const m = dir && readManifest(dir);
@@ -201,15 +220,15 @@ export function hlsRoutes(opts: { hls: HlsService; streams: StreamStore; tokens:
 
   r.get(new RegExp(`^/(${ID})/(${ID})/(r\\d{1,2}_p\\d{1,9}\\.m4s)$`), async (req, res) => {
     const [streamId, sessionId, file] = [req.params[0]!, req.params[1]!, req.params[2]!];
-    const { shared } = access(req, streamId);
+    const { shared } = await access(req, streamId);
     const part = parseResourceName(file);
     if (part?.kind !== 'part') throw new ApiError('not_found', 'no such part');
     await sendPart(req, res, liveLadder(streamId, sessionId), Number(part.name.slice(1)), part.n, shared);
   });
 
-  r.get(new RegExp(`^/(${ID})/(${ID})/(e\\d{1,4}/r\\d{1,2}_\\d{1,9}\\.ts|r\\d{1,2}_i\\d{1,9}\\.mp4|r\\d{1,2}_s\\d{1,9}\\.m4s|poster\\.jpg|thumb\\.jpg)$`), (req, res) => {
+  r.get(new RegExp(`^/(${ID})/(${ID})/(e\\d{1,4}/r\\d{1,2}_\\d{1,9}\\.ts|r\\d{1,2}_i\\d{1,9}\\.mp4|r\\d{1,2}_s\\d{1,9}\\.m4s|poster\\.jpg|thumb\\.jpg)$`), async (req, res) => {
     const [streamId, sessionId, file] = [req.params[0]!, req.params[1]!, req.params[2]!];
-    const { shared } = access(req, streamId);
+    const { shared } = await access(req, streamId);
     const real = inHlsRoot(path.join(hls.sessionDir(streamId, sessionId), file));
     if (!real) throw new ApiError('not_found', 'no such file');
     const isMp4 = file.endsWith('.m4s') || file.endsWith('.mp4');
