@@ -246,6 +246,7 @@ async function main(): Promise<void> {
   }
   if (only.has('hls')) figures.push(...(await measureHls()));
   if (only.has('signaling')) figures.push(...(await measureSignaling(args['join-rates'] ? { rates: args['join-rates'].split(',').map(Number) } : {})));
+  if (only.has('cluster')) figures.push(...(await (await import('./cluster.js')).measureCluster({ seconds: Number(args['cluster-seconds'] ?? 15), viewers: Number(args['cluster-viewers'] ?? 50) })));
   const fanout = only.has('fanout') ? await measureFanout({ steps: viewerSteps, workers: fanoutWorkers, seconds: Number(args['fanout-seconds'] ?? 10) }) : [];
   figures.push(...fanoutFigures(fanout));
   writeResults(figures, fanout);
