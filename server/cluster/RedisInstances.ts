@@ -7,39 +7,35 @@
  * forever. Each life writes under its own instance id; the old one stops counting when its registry entry
  * is replaced (at once) or goes stale (5 s).
  *
- * Lifetime: `start()` finds this node's own registry entry (the registry must have started); `refresh()` is
- * called by RedisShared's tick (every second), so `alive()` is at most a tick old. A refresh that fails
- * (Redis down) keeps the last list.
+ * Which instances are alive is decided inside the Lua scripts that read the counts (RedisNodeCounts), from
+ * the registry's hash (`nodesKey`) on Redis's clock, with the registry's rule (`aliveMs`).
+ *
+ * Lifetime: `start()` finds this node's own registry entry (the registry must have started).
  */
-import type { NodeRegistry } from './NodeRegistry.js';
+import { NODE_ALIVE_MS, type NodeRegistry } from './NodeRegistry.js';
 
 export class RedisInstances {
   readonly #registry: NodeRegistry;
+  /** The registry's hash (NodeRegistry writes `<prefix>nodes`). */
+  readonly nodesKey: string;
+  /** A node is alive while its entry is younger than this (the registry's rule). */
+  readonly aliveMs: number;
   #self = '';
-  #alive: string[] = [];
 
-  constructor(registry: NodeRegistry) {
+  constructor(registry: NodeRegistry, opts: { prefix: string; aliveMs?: number }) {
     this.#registry = registry;
+    this.nodesKey = `${opts.prefix}nodes`;
+    this.aliveMs = opts.aliveMs ?? NODE_ALIVE_MS;
   }
 
   async start(): Promise<void> {
     const own = await this.#registry.node(this.#registry.nodeId);
     if (!own) throw new Error(`this node (${this.#registry.nodeId}) is not in the node registry: start the registry first`);
     this.#self = `${own.id}:${own.startedAt}`;
-    await this.refresh();
   }
 
   /** This node's instance id. */
   get self(): string {
     return this.#self;
-  }
-
-  /** The alive instances as of the last refresh, this one always included. */
-  alive(): string[] {
-    return this.#alive.includes(this.#self) ? this.#alive : [this.#self, ...this.#alive];
-  }
-
-  async refresh(): Promise<void> {
-    this.#alive = (await this.#registry.aliveNodes()).map((n) => `${n.id}:${n.startedAt}`);
   }
 }

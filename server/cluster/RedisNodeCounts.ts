@@ -2,7 +2,9 @@
  * Counts that every node keeps for itself in Redis and that are read as one sum: one hash per key (a stream's
  * audience, a client address's sockets), one field per node instance (RedisInstances) holding that node's
  * count. The sum counts only the instances alive in the registry, so a dead node's share stops counting
- * within the registry's staleness (5 s) without anyone deleting it.
+ * within the registry's staleness (5 s) without anyone deleting it. Which instances are alive is read from
+ * the registry's hash inside the same script, on Redis's clock (never a list cached on a node, which could
+ * miss a node that just joined and let two nodes admit past a maximum together).
  *
  * Every write is one Lua script (atomic: no read-modify-write race between nodes): set this node's count,
  * or add to it unless the sum would exceed a maximum, then sum the alive fields, and optionally PUBLISH the
@@ -23,11 +25,30 @@ import type { RedisInstances } from './RedisInstances.js';
 
 const TTL_MS = 60_000;
 
-// KEYS[1] hash. ARGV: 1 own instance, 2 'set'|'add', 3 value, 4 max (-1: none), 5 ttl ms, 6 channel ('' none),
-// 7 message prefix, 8… alive instances. Returns { 1 written | 0 refused, sum }.
-const WRITE = `
-local alive = {}
-for i = 8, #ARGV do alive[ARGV[i]] = true end
+// The instances (`<node id>:<startedAt>`) whose registry entry (NodeRegistry: "<ms>|<json>") is younger
+// than \`aliveMs\`, as a set.
+const ALIVE = `
+local function aliveInstances(nodesKey, aliveMs)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local all = redis.call('HGETALL', nodesKey)
+  local alive = {}
+  for i = 1, #all, 2 do
+    local at, json = string.match(all[i + 1], '^(%d+)|(.*)$')
+    if at and now - tonumber(at) < aliveMs then
+      local ok, info = pcall(cjson.decode, json)
+      if ok and type(info) == 'table' and type(info.startedAt) == 'number' then
+        alive[all[i] .. ':' .. string.format('%.0f', info.startedAt)] = true
+      end
+    end
+  end
+  return alive
+end`;
+
+// KEYS[1] hash, KEYS[2] the registry's hash. ARGV: 1 own instance, 2 'set'|'add', 3 value, 4 max (-1: none),
+// 5 ttl ms, 6 channel ('' none), 7 message prefix, 8 alive ms. Returns { 1 written | 0 refused, sum }.
+const WRITE = `${ALIVE}
+local alive = aliveInstances(KEYS[2], tonumber(ARGV[8]))
 alive[ARGV[1]] = true
 local function sum()
   local all = redis.call('HGETALL', KEYS[1])
@@ -53,18 +74,17 @@ local total = sum()
 if ARGV[6] ~= '' then redis.call('PUBLISH', ARGV[6], ARGV[7] .. '|' .. string.format('%d', total) .. '|' .. ARGV[1]) end
 return { 1, total }`;
 
-// KEYS: hashes. ARGV: alive instances. Returns each hash's sum.
-const SUMS = `
-local alive = {}
-for i = 1, #ARGV do alive[ARGV[i]] = true end
+// KEYS[1] the registry's hash, KEYS[2…] hashes. ARGV[1] alive ms. Returns each hash's sum.
+const SUMS = `${ALIVE}
+local alive = aliveInstances(KEYS[1], tonumber(ARGV[1]))
 local out = {}
-for k = 1, #KEYS do
+for k = 2, #KEYS do
   local all = redis.call('HGETALL', KEYS[k])
   local t = 0
   for i = 1, #all, 2 do
     if alive[all[i]] then t = t + tonumber(all[i + 1]) end
   end
-  out[k] = t
+  out[k - 1] = t
 end
 return out`;
 
@@ -119,7 +139,8 @@ export class RedisNodeCounts {
   /** Sums over alive nodes, one per key. */
   async sums(keys: string[]): Promise<number[]> {
     if (keys.length === 0) return [];
-    const reply = (await this.#o.redis.eval(SUMS, keys.length, ...keys.map((k) => this.redisKey(k)), ...this.#o.instances.alive())) as number[];
+    const { redis, instances } = this.#o;
+    const reply = (await redis.eval(SUMS, keys.length + 1, instances.nodesKey, ...keys.map((k) => this.redisKey(k)), instances.aliveMs)) as number[];
     return reply.map(Number);
   }
 
@@ -134,8 +155,9 @@ export class RedisNodeCounts {
     try {
       const reply = (await redis.eval(
         WRITE,
-        1,
+        2,
         this.redisKey(key),
+        instances.nodesKey,
         instances.self,
         mode,
         value,
@@ -143,7 +165,7 @@ export class RedisNodeCounts {
         TTL_MS,
         channel !== undefined && message !== undefined ? channel : '',
         message ?? '',
-        ...instances.alive(),
+        instances.aliveMs,
       )) as [number, number];
       // A refused add changed nothing: whatever was dirty still is.
       if (reply[0] === 1 && mode === 'set') this.#dirty.delete(key);

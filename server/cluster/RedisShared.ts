@@ -12,12 +12,13 @@
  *   counted and dropped here rather than left as an unhandled rejection; the events it carried are lost (the
  *   redis adapter's documented limit: no connection-state recovery);
  * - `subscriber`: the adapter's channels and the audience channel; ioredis subscribes again by itself after
- *   a reconnect (node-redis would not), which is why this is ioredis.
+ *   a reconnect (node-redis would not), which is why this is ioredis. The adapter's unsubscribes at close are
+ *   not awaited either: their failures are dropped the same way.
  *
  * Lifetime: `start()` connects (rejects when Redis is unreachable, like ClusterNode.start), finds this node's
- * instance in the registry (which must be started), reads the audiences, and ticks every second: alive
- * instances re-read, failed writes rewritten, totals refreshed (every 20 s this node's counts are rewritten,
- * keeping their hashes from expiring). A tick that fails (Redis down) is skipped; the next one catches up.
+ * instance in the registry (which must be started), reads the audiences, and ticks every second: failed
+ * writes rewritten, totals refreshed (every 20 s, and at once after a reconnect
+ * since Redis may have restarted empty, this node's counts are rewritten, keeping their hashes alive). A tick that fails (Redis down) is skipped; the next one catches up.
  * `close()` stops the tick and disconnects the three connections. Idempotent.
  */
 import { createAdapter } from '@socket.io/redis-adapter';
@@ -55,6 +56,8 @@ export interface RedisSharedOptions {
   logger: Logger;
   /** Key prefix (default "onair:"; tests give each file its own). */
   prefix?: string;
+  /** The registry's staleness rule, if not the default 5 s (tests). */
+  aliveMs?: number;
 }
 
 export class RedisShared {
@@ -72,6 +75,8 @@ export class RedisShared {
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> | undefined;
   #ticks = 0;
+  /** Set when the command connection (re)connects: Redis may have restarted empty, so rewrite every count. */
+  #rewriteAll = false;
   #droppedPublishes = 0;
   #closed = false;
 
@@ -83,7 +88,7 @@ export class RedisShared {
     this.#commands = commands;
     this.#publisher = publisher;
     this.#subscriber = subscriber;
-    this.instances = new RedisInstances(o.registry);
+    this.instances = new RedisInstances(o.registry, { prefix, ...(o.aliveMs ? { aliveMs: o.aliveMs } : {}) });
     const redis = commands;
     this.audience = new RedisAudienceCounts({ redis, subscriber, instances: this.instances, prefix, logger });
     this.streamCreation = new RedisRateLimit({ redis, keyPrefix: `${prefix}rate:streams:`, ...o.limits.streamCreation, what: 'stream creation' });
@@ -106,6 +111,7 @@ export class RedisShared {
       await Promise.all(all.map((c) => c.connect()));
       const shared = new RedisShared(o, commands, publisher, subscriber);
       shared.#dropFailedPublishes();
+      shared.#quietUnsubscribes();
       await shared.instances.start();
       await shared.audience.start();
       shared.#startTicking();
@@ -134,10 +140,11 @@ export class RedisShared {
   /** One tick now (tests; the timer runs it every second). */
   tick(): Promise<void> {
     this.#ticking ??= (async () => {
-      const rewrite = ++this.#ticks % REWRITE_EVERY === 0;
-      await this.instances.refresh();
+      const rewrite = ++this.#ticks % REWRITE_EVERY === 0 || this.#rewriteAll;
       await this.sockets.flush(rewrite);
       await this.audience.refresh(rewrite);
+      // Only once it worked: a tick that failed leaves the rewrite to the next.
+      if (rewrite) this.#rewriteAll = false;
     })()
       .catch((err: Error) => this.#logger.debug({ err: err.message }, 'shared state tick skipped (Redis unreachable?)'))
       .finally(() => (this.#ticking = undefined));
@@ -153,7 +160,23 @@ export class RedisShared {
     for (const c of [this.#commands, this.#publisher, this.#subscriber]) c.disconnect();
   }
 
+  /**
+   * The adapter's close unsubscribes without awaiting: while Redis is down (or after this node's close) each
+   * call would be an unhandled rejection. A subscription that cannot be undone dies with its connection.
+   */
+  #quietUnsubscribes(): void {
+    const sub = this.#subscriber;
+    for (const name of ['unsubscribe', 'punsubscribe'] as const) {
+      const call = sub[name].bind(sub) as (...channels: string[]) => Promise<unknown>;
+      Object.assign(sub, { [name]: (...channels: string[]) => call(...channels).catch(() => undefined) });
+    }
+  }
+
   #startTicking(): void {
+    this.#commands.on('ready', () => {
+      this.#rewriteAll = true;
+      this.#logger.info('Redis is reachable again: rewriting this node\'s shared counts');
+    });
     this.#timer = setInterval(() => void this.tick(), TICK_MS);
     this.#timer.unref();
   }
