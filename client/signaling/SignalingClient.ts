@@ -36,7 +36,10 @@ export interface SignalingClientOptions {
   ackTimeoutMs?: number;
 }
 
-/** How long after a passing handshake refusal (`too_many_requests`) the socket tries again. */
+/**
+ * How long after a passing handshake refusal the socket tries again: `too_many_requests` (too many sockets
+ * from this address), `not_ready` (cluster mode: the shared state is unreachable for a moment).
+ */
 const REFUSED_RETRY_MS = 5000;
 
 type AnyHandler = (...args: unknown[]) => void;
@@ -63,9 +66,11 @@ export class SignalingClient {
     this.#socket.on('disconnect', (reason) => {
       if (reason === 'io server disconnect') setTimeout(() => this.#socket.connect(), 1000);
     });
-    // Refused for now (too many sockets from this address, rate limited): socket.io has given up; try later.
+    // Refused for now (too many sockets from this address, rate limited, cluster's Redis unreachable):
+    // socket.io has given up; try later.
     this.#socket.on('connect_error', (err) => {
-      if (this.#socket.active || handshakeRefusal(err)?.code !== 'too_many_requests') return;
+      const code = handshakeRefusal(err)?.code;
+      if (this.#socket.active || (code !== 'too_many_requests' && code !== 'not_ready')) return;
       clearTimeout(this.#refusedTimer);
       this.#refusedTimer = setTimeout(() => this.connect(), REFUSED_RETRY_MS);
     });
