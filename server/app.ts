@@ -23,6 +23,8 @@ import { bootstrapAdmin } from './store/bootstrapAdmin.js';
 import { openCatalogue, type Catalogue } from './store/sql/catalogue.js';
 import { SignalingServer } from './signaling/SignalingServer.js';
 import { pageRoutes } from './http/routes/pageRoutes.js';
+import { oembedRoutes } from './http/routes/oembedRoutes.js';
+import { catalogueFromStores } from './sharing/catalogueFromStores.js';
 import { whipWhep } from './whip/mounts.js';
 import { mediaRoutes } from './http/routes/mediaRoutes.js';
 import { recordingRoutes } from './http/routes/recordingRoutes.js';
@@ -182,6 +184,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
     idleMs: 2 * config.hls.segmentSeconds * 1000,
   });
   broadcasts.on('ended', ({ streamId }) => hlsViewers.endStream(streamId));
+  const sharing = catalogueFromStores(streams, recordings, hls);
   const app = createHttpApp(services, {
     api: [
       ['/recordings', recordingRoutes(services, recordings, hls)],
@@ -193,7 +196,9 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
     mounts: [
       ...sdpEndpoints.mounts,
       ['/hls', hlsRoutes({ hls, streams, tokens, liveWindow: config.hls.liveWindow, viewers: hlsViewers })],
-      ['/', pageRoutes({ embedOrigins: config.embedOrigins })],
+      // oEmbed and the pages' sharing tags (server/sharing).
+      ['/', oembedRoutes({ catalogue: sharing, publicUrl: config.publicUrl })],
+      ['/', pageRoutes({ embedOrigins: config.embedOrigins, sharing: { catalogue: sharing, publicUrl: config.publicUrl } })],
     ],
   });
   // Host is checked by the app (httpApp), so that its absence is answered like every other error.
