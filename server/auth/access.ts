@@ -4,7 +4,7 @@
  *   watch  – anyone for public and unlisted streams; for private ones, a viewer token made for this
  *            stream, or the access token of someone who may manage it
  */
-import type { StreamRecord } from '../store/StreamStore.js';
+import type { StreamRecord } from '../store/sql/StreamStore.js';
 import { TokenError, type AccessClaims, type Tokens } from './tokens.js';
 
 export function canManage(user: AccessClaims | undefined, stream: Pick<StreamRecord, 'ownerId'>): boolean {

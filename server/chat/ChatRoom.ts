@@ -9,7 +9,7 @@
  * mode last, because it counts the message. Moderators are exempt from all but their own account's state.
  */
 import type { ChatModeratorSettings, ChatSettings } from '../../shared/chat.js';
-import type { ChatSanctionRecord } from '../store/ChatStore.js';
+import type { ChatSanctionRecord } from '../store/sql/ChatStore.js';
 import { ChatError } from './ChatError.js';
 import { Sanctions, type ChatIdentity } from './Sanctions.js';
 import { SlowMode } from './SlowMode.js';

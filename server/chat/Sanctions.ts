@@ -8,7 +8,7 @@
  * the session. An address may be shared (a NAT): its other anonymous viewers are held too, signed-in ones
  * are not; a moderator can lift it (pardon).
  */
-import type { ChatAuthor, ChatSanctionRecord } from '../store/ChatStore.js';
+import type { ChatAuthor, ChatSanctionRecord } from '../store/sql/ChatStore.js';
 
 /** Who is chatting: an account (signed in), else a client address and a chat session. */
 export type ChatIdentity = ChatAuthor;

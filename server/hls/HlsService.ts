@@ -5,7 +5,11 @@
  * never reaches back into the broadcasts.
  *
  * Lifetime: one per server. On start-up, ffmpeg processes a killed predecessor left behind are killed, and
- * recordings a crash left `recording` are closed as `interrupted` (or removed when they have no media).
+ * recordings a crash of this node left `recording` are closed as `interrupted` (or removed when they have no
+ * media): `recovered` resolves once that is done (app.ts awaits it before serving). Only this node's
+ * recordings are listed (RecordingStore.unfinished): in a cluster the others' files are on other disks and
+ * may still be being written. A session bridged now is never touched by the recovery (a broadcast that
+ * started while it ran).
  * `close()` closes the bridges still open (normally the broadcasts' ends closed them already).
  */
 import crypto from 'node:crypto';
@@ -14,11 +18,16 @@ import path from 'node:path';
 import { ID_PATTERN } from '../../shared/api.js';
 import type { BroadcastOutput } from '../live/BroadcastOutput.js';
 import type { Logger } from '../log/logger.js';
-import type { RecordingRecord, RecordingStore } from '../store/RecordingStore.js';
+import type { RecordingRecord, RecordingStore } from '../store/sql/RecordingStore.js';
 import { HlsBridge, type HlsSettings } from './HlsBridge.js';
 import type { PortPool } from './PortPool.js';
 import { killOrphanFfmpeg } from './orphanFfmpeg.js';
 import { hasMedia, readManifest, sessionStats, writeManifest } from './sessionFiles.js';
+
+/** deleteRecording refused: the recording is still being written. */
+export class RecordingLiveError extends Error {
+  override name = 'RecordingLiveError';
+}
 
 /** A recording became watchable, or was deleted (through deleteRecording); for webhooks. */
 export type RecordingEvent = { type: 'ready'; recording: RecordingRecord } | { type: 'deleted'; recordingId: string; streamId: string };
@@ -36,6 +45,8 @@ export class HlsService {
   readonly #enabled: boolean;
   readonly #onRecording: ((event: RecordingEvent) => void) | undefined;
   #closed = false;
+  /** Resolves when the recordings the previous run left open are closed (never rejects: failures are logged). */
+  readonly recovered: Promise<void>;
 
   constructor(opts: {
     root: string;
@@ -58,7 +69,7 @@ export class HlsService {
     fs.mkdirSync(this.root, { recursive: true });
     const orphans = killOrphanFfmpeg(this.root);
     if (orphans.length) this.#log.warn({ pids: orphans }, 'killed ffmpeg processes left running by the previous run');
-    this.#recoverUnfinished();
+    this.recovered = this.#recoverUnfinished().catch((err: unknown) => this.#log.error({ err }, 'could not close the recordings the previous run left open'));
   }
 
   /** The HLS output of a new broadcast (undefined when HLS is off or the server is closing). */
@@ -80,8 +91,13 @@ export class HlsService {
       this.#open.delete(bridge);
       if (this.#live.get(streamId) === bridge) this.#live.delete(streamId);
       // The bridge's close finished the recording: ready, or removed when it had no media.
-      const recording = this.#onRecording && this.#recordings.byId(sessionId);
-      if (recording && recording.status === 'ready') this.#onRecording?.({ type: 'ready', recording });
+      if (!this.#onRecording) return;
+      this.#recordings.byId(sessionId).then(
+        (recording) => {
+          if (recording && recording.status === 'ready') this.#onRecording?.({ type: 'ready', recording });
+        },
+        (err: unknown) => this.#log.error({ err, sessionId }, 'could not read the finished recording'),
+      );
     });
     return bridge;
   }
@@ -112,11 +128,11 @@ export class HlsService {
     return this.#live.size;
   }
 
-  /** Deletes a recording's files and row. */
-  deleteRecording(id: string, streamId: string): void {
-    for (const b of this.#open) if (b.sessionId === id) throw new Error('this recording is still live');
+  /** Deletes a recording's files and row; RecordingLiveError while it is being written. */
+  async deleteRecording(id: string, streamId: string): Promise<void> {
+    for (const b of this.#open) if (b.sessionId === id) throw new RecordingLiveError('this recording is still live');
     fs.rmSync(this.sessionDir(streamId, id), { recursive: true, force: true });
-    if (this.#recordings.delete(id)) this.#onRecording?.({ type: 'deleted', recordingId: id, streamId });
+    if (await this.#recordings.delete(id)) this.#onRecording?.({ type: 'deleted', recordingId: id, streamId });
   }
 
   /** Deletes every file of a stream (when the stream is deleted), once its bridges are closed. */
@@ -132,19 +148,21 @@ export class HlsService {
     await Promise.all([...this.#open].map((b) => b.close('the server is shutting down')));
   }
 
-  #recoverUnfinished(): void {
-    for (const r of this.#recordings.unfinished()) {
+  async #recoverUnfinished(): Promise<void> {
+    for (const r of await this.#recordings.unfinished()) {
+      // A session being bridged now is this run's, not a leftover (see the header).
+      if (this.openSession(r.streamId, r.id)) continue;
       const dir = this.sessionDir(r.streamId, r.id);
       const m = readManifest(dir);
       if (!m || !hasMedia(dir, m)) {
         fs.rmSync(dir, { recursive: true, force: true });
-        this.#recordings.delete(r.id);
+        await this.#recordings.delete(r.id);
         this.#log.warn({ recordingId: r.id, streamId: r.streamId }, 'recording left open by the previous run had no media: removed');
         continue;
       }
       if (!m.ended) writeManifest(dir, { ...m, ended: true });
       const stats = sessionStats(dir, m);
-      this.#recordings.finish(r.id, { status: 'interrupted', renditions: m.renditions, durationSeconds: stats.durationSeconds, sizeBytes: stats.sizeBytes });
+      await this.#recordings.finish(r.id, { status: 'interrupted', renditions: m.renditions, durationSeconds: stats.durationSeconds, sizeBytes: stats.sizeBytes });
       this.#log.warn({ recordingId: r.id, streamId: r.streamId }, 'recording left open by the previous run closed as interrupted');
     }
   }

@@ -2,10 +2,9 @@
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
 import type { Tokens } from '../auth/tokens.js';
-import type { LoginThrottle } from '../auth/LoginThrottle.js';
-import type { KeyedRateLimiter } from '../limits/KeyedRateLimiter.js';
-import type { UserStore } from '../store/UserStore.js';
-import type { StreamStore } from '../store/StreamStore.js';
+import type { LoginAttempts, RateLimit } from '../limits/RateLimit.js';
+import type { UserStore } from '../store/sql/UserStore.js';
+import type { StreamStore } from '../store/sql/StreamStore.js';
 import type { Metrics } from '../metrics/Metrics.js';
 
 /** What the catalogue needs to know about live broadcasts. */
@@ -22,15 +21,15 @@ export interface Services {
   logger: Logger;
   tokens: Tokens;
   /** Failed logins slow down per username (a few free tries) and per client address (more, for shared NATs). */
-  loginThrottle: { byUser: LoginThrottle; byAddress: LoginThrottle };
+  loginThrottle: { byUser: LoginAttempts; byAddress: LoginAttempts };
   /** Stream creations per user id (each one is a database row, a key, HLS folders later). */
-  streamCreation: KeyedRateLimiter;
+  streamCreation: RateLimit;
   users: UserStore;
   streams: StreamStore;
   live: LiveState;
   metrics: Metrics;
   /** Removes a deleted stream's media files (HLS, recordings). */
   deleteStreamMedia(streamId: string): Promise<void>;
-  /** Is the server ready to take broadcasts (workers up, database open)? */
-  readiness(): { ready: boolean; checks: Record<string, boolean> };
+  /** Is the server ready to take broadcasts (workers up, the catalogue answers)? */
+  readiness(): Promise<{ ready: boolean; checks: Record<string, boolean> }>;
 }

@@ -1,7 +1,7 @@
 /** Turns store records into the API's response shapes. */
 import type { OwnedStream, PublicStream, PublicUser, StreamUrls } from '../../shared/api.js';
-import type { StreamRecord } from '../store/StreamStore.js';
-import type { UserRecord } from '../store/UserStore.js';
+import type { StreamRecord } from '../store/sql/StreamStore.js';
+import type { UserRecord } from '../store/sql/UserStore.js';
 
 export const publicUser = (u: UserRecord): PublicUser => ({ id: u.id, username: u.username, role: u.role });
 

@@ -13,11 +13,12 @@
  * studio that goes live again right after End, succeeds.
  */
 import { EventEmitter } from 'node:events';
+import { KeyedSerial } from '../limits/KeyedSerial.js';
 import type { BroadcastState, ProducerInfo } from '../../shared/signaling.js';
 import type { LiveState } from '../http/Services.js';
 import type { Logger } from '../log/logger.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
-import type { StreamStore } from '../store/StreamStore.js';
+import type { StreamStore } from '../store/sql/StreamStore.js';
 import { Broadcast, type PublisherLease } from './Broadcast.js';
 import type { BroadcastOutput } from './BroadcastOutput.js';
 import { LocalAudienceCounts, type AudienceCounts } from './AudienceCounts.js';
@@ -55,6 +56,8 @@ export class Broadcasts extends EventEmitter<BroadcastsEvents> implements LiveSt
   readonly #graceMs: number;
   readonly #maxWebrtcViewers: number;
   readonly #outputs: OutputFactory[] = [];
+  /** A stream's status writes (live, ended), one at a time in the order of the events (see start). */
+  readonly #statusWrites = new KeyedSerial();
   /** Viewer totals: this node's (one machine) or every node's (cluster mode, RedisAudienceCounts). */
   readonly #counts: AudienceCounts;
 
@@ -95,7 +98,8 @@ export class Broadcasts extends EventEmitter<BroadcastsEvents> implements LiveSt
       if (pending) await pending.catch(() => undefined);
       if (opts.signal?.aborted) throw ownerGone('broadcast:start');
       // Every turn: the stream may have been deleted while this start waited (its broadcast ended with it).
-      if (!this.#streams.byId(streamId)) throw new LiveError('broadcast_ended', 'the stream was deleted');
+      if (!(await this.#streams.byId(streamId))) throw new LiveError('broadcast_ended', 'the stream was deleted');
+      if (opts.signal?.aborted) throw ownerGone('broadcast:start');
       const existing = this.#live.get(streamId);
       if (existing?.ended) {
         // Its end is under way (outputs finishing): start anew once it is over.
@@ -130,13 +134,21 @@ export class Broadcasts extends EventEmitter<BroadcastsEvents> implements LiveSt
           logger: this.#logger,
         }),
       );
-      if (!this.#streams.byId(streamId)) {
+      if (!(await this.#streams.byId(streamId))) {
         // Deleted while the broadcast was being made: its deletion found nothing live to end.
         broadcast.router.close();
         throw new LiveError('broadcast_ended', 'the stream was deleted');
       }
       this.#attach(broadcast);
-      this.#streams.setStatus(streamId, 'live');
+      // Written in turn with the 'ended' of its end (#statusWrites): a broadcast that ends while this write
+      // runs leaves the stream ended, whichever connection of a pool runs which write.
+      try {
+        await this.#statusWrites.run(streamId, () => this.#streams.setStatus(streamId, 'live'));
+      } catch (err) {
+        void broadcast.end('the stream could not be marked live');
+        throw err;
+      }
+      if (broadcast.ended) throw new LiveError('broadcast_ended', 'the broadcast ended while it was starting');
       this.#logger.info({ streamId, publisher }, 'broadcast started');
       this.emit('started', { streamId, broadcastId: broadcast.id, publisher });
       for (const make of this.#outputs) {
@@ -217,7 +229,9 @@ export class Broadcasts extends EventEmitter<BroadcastsEvents> implements LiveSt
     b.once('ended', ({ reason }) => {
       if (this.#live.get(streamId) === b) this.#live.delete(streamId);
       // The stream may have been deleted: setStatus on a missing row does nothing.
-      this.#streams.setStatus(streamId, 'ended');
+      void this.#statusWrites.run(streamId, () => this.#streams.setStatus(streamId, 'ended')).catch((err: Error) => {
+        this.#logger.error({ streamId, err: err.message }, 'could not mark the stream ended');
+      });
       this.#logger.info({ streamId, reason }, 'broadcast ended');
       this.emit('ended', { streamId, broadcastId: b.id, reason });
     });

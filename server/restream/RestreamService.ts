@@ -15,7 +15,7 @@ import type { RestreamState, RestreamStateEvent } from '../../shared/restream.js
 import type { PortPool } from '../hls/PortPool.js';
 import type { BroadcastOutput } from '../live/BroadcastOutput.js';
 import type { Logger } from '../log/logger.js';
-import type { DestinationRecord, DestinationStore } from '../store/DestinationStore.js';
+import type { DestinationRecord, DestinationStore } from '../store/sql/DestinationStore.js';
 import type { KeySealer } from './KeySealer.js';
 import { RestreamGroup } from './RestreamGroup.js';
 import { RestreamOutput, type RestreamSettings } from './RestreamOutput.js';
@@ -51,7 +51,14 @@ export class RestreamService extends EventEmitter<RestreamServiceEvents> {
     void group.done.then(() => {
       if (this.#groups.get(streamId) === group) this.#groups.delete(streamId);
     });
-    for (const d of this.#destinations.listByStream(streamId)) if (d.enabled) group.add(this.#outputFor(d));
+    // The destinations are read after the group is handed out (the factory is synchronous): a broadcast that
+    // ended meanwhile closed the group, which then refuses (and closes) what it is given.
+    this.#destinations.listByStream(streamId).then(
+      (list) => {
+        for (const d of list) if (d.enabled && !group.closed) group.add(this.#outputFor(d));
+      },
+      (err: unknown) => this.#log.error({ err, streamId }, 'could not read the destinations of a new broadcast: no restream'),
+    );
     return group;
   }
 

@@ -14,10 +14,11 @@ import { streamRoom, type OnAirIo } from '../signaling/SignalingServer.js';
 
 type OwnerOf = (streamId: string) => string | undefined | Promise<string | undefined>;
 
-export function pushRestreamState(io: OnAirIo, ownerOf: (streamId: string) => string | undefined, e: RestreamStateEvent): void {
-  const ownerId = ownerOf(e.streamId);
-  if (ownerId === undefined) return;
-  pushTo(io, ownerId, e);
+/** One machine: pushes to this node's sockets. `onError` hears a failed catalogue look-up (never thrown). */
+export function pushRestreamState(io: OnAirIo, ownerOf: OwnerOf, e: RestreamStateEvent, onError: (err: unknown) => void): void {
+  Promise.resolve(ownerOf(e.streamId)).then((ownerId) => {
+    if (ownerId !== undefined) pushTo(io, ownerId, e);
+  }, onError);
 }
 
 function pushTo(io: OnAirIo, ownerId: string, e: RestreamStateEvent): void {

@@ -22,18 +22,21 @@ export const broadcasterHandlers: Handlers = {
     const { socket, peer, services, broadcasts, pool } = ctx;
     const user = socket.data.user;
     if (!user) throw new SignalingError('unauthorized', 'sign in to broadcast: connect with an access token');
-    const stream = services.streams.byId(streamId);
+    const stream = await services.streams.byId(streamId);
     if (!stream) throw new SignalingError('not_found', `no stream ${streamId}`);
     if (!canManage(user, stream)) throw new SignalingError('forbidden', 'you may only broadcast into your own streams');
+    peer.assertOpen('broadcast:start');
     peer.closeDirection('send');
     const { broadcast, lease, resumed } = await broadcasts.start(streamId, peer.id, { resumeKey, signal: peer.signal });
     // Releases (closed peer) or keeps the lease; a lease on another broadcast is released.
     peer.holdLease(lease);
     await socket.join(streamRoom(streamId));
+    // The stream as it is now (live), read before the last check: nothing is taken after it.
+    const now = (await services.streams.byId(streamId)) ?? stream;
     peer.assertOpen('broadcast:start');
     ctx.log.info({ streamId, resumed }, 'broadcasting');
     return {
-      stream: streamInfo(services.streams.byId(streamId) ?? stream),
+      stream: streamInfo(now),
       routerRtpCapabilities: pool.rtpCapabilities as unknown as Record<string, unknown>,
       resumed,
       resumeKey: broadcast.resumeKey,

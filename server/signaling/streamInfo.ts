@@ -1,5 +1,5 @@
 import type { StreamInfo } from '../../shared/signaling.js';
-import type { StreamRecord } from '../store/StreamStore.js';
+import type { StreamRecord } from '../store/sql/StreamStore.js';
 
 /** The public part of a stream that signaling sends (never the stream key). */
 export const streamInfo = (s: StreamRecord): StreamInfo => ({

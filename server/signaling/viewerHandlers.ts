@@ -37,11 +37,13 @@ function stillWatching(ctx: HandlerContext, b: Broadcast, what: string): void {
 export const viewerHandlers: Handlers = {
   'viewer:join': async ({ streamId, token }, ctx): Promise<JoinResult> => {
     const { services, broadcasts, peer, socket } = ctx;
-    const stream = services.streams.byId(streamId);
+    const stream = await services.streams.byId(streamId);
     if (!stream) throw new SignalingError('not_found', `no stream ${streamId}`);
     if (!canManage(socket.data.user, stream) && !canWatch(services.tokens, stream, token)) {
       throw new SignalingError(token ? 'forbidden' : 'unauthorized', 'this stream is private: a valid viewer token is needed');
     }
+    // Closed while the stream was read: its disconnect has been, so nothing may be counted in for it now.
+    peer.assertOpen('viewer:join');
     if (peer.watching !== streamId) {
       leave(ctx);
       peer.watch(streamId);

@@ -1,13 +1,23 @@
-/** On first start (no users yet), creates the admin account from ONAIR_ADMIN_USER / ONAIR_ADMIN_PASSWORD. */
+/**
+ * On first start (no users yet), creates the admin account from ONAIR_ADMIN_USER / ONAIR_ADMIN_PASSWORD.
+ * Several cluster nodes starting at once on an empty PostgreSQL may all see no users: one creation wins, the
+ * others meet `username_taken` and leave it at that.
+ */
 import type { Logger } from '../log/logger.js';
 import { hashPassword, randomPassword } from '../auth/passwords.js';
-import type { UserStore } from './UserStore.js';
+import { StoreError } from './sql/errors.js';
+import type { UserStore } from './sql/UserStore.js';
 
 export async function bootstrapAdmin(users: UserStore, username: string, password: string | undefined, logger: Logger): Promise<void> {
-  if (users.count() > 0) return;
+  if ((await users.count()) > 0) return;
   const generated = !password;
   const pw = password ?? randomPassword();
-  users.create({ username, passwordHash: await hashPassword(pw), role: 'admin' });
+  try {
+    await users.create({ username, passwordHash: await hashPassword(pw), role: 'admin' });
+  } catch (err) {
+    if (err instanceof StoreError && err.reason === 'username_taken') return;
+    throw err;
+  }
   if (generated) {
     // Printed once, on the console only (never into the structured log).
     process.stdout.write(

@@ -3,10 +3,14 @@
  * `started` when a new broadcast makes a stream live and `ended` at its end) and the HLS service's
  * `onRecording` callback (a recording ready or deleted). Nothing here looks anything up in a registry of
  * broadcasts: each event carries its stream id, and the stream's title is read from the store at that moment.
+ * A stream's reads run one at a time in the order of its events (KeyedSerial), so its stream.live is emitted
+ * before its stream.ended even when the reads take their time; a failed read is logged, never thrown.
  * restream.failed comes from RestreamService's `state` events (the same ones the owner's studio gets).
  */
 import type { RecordingEvent } from '../hls/HlsService.js';
 import type { RestreamStateEvent } from '../../shared/restream.js';
+import { KeyedSerial } from '../limits/KeyedSerial.js';
+import type { Logger } from '../log/logger.js';
 import type { WebhookEmitter } from './events.js';
 
 /** What the live layer emits that webhooks need (Broadcasts' events of these names). */
@@ -20,15 +24,23 @@ export interface LiveEvents {
 /** Subscribes to the live layer's events; returns the unsubscribe. */
 export function webhooksFromLive(
   live: LiveEvents,
-  streams: { byId(id: string): { title: string; startedAt: string | null } | undefined },
+  streams: { byId(id: string): Promise<{ title: string; startedAt: string | null } | undefined> },
   webhooks: WebhookEmitter,
+  logger: Logger,
 ): () => void {
-  const started = ({ streamId }: { streamId: string }) => {
-    const s = streams.byId(streamId);
-    if (s) webhooks.emit('stream.live', { streamId, title: s.title, startedAt: s.startedAt ?? new Date().toISOString() });
-  };
+  const perStream = new KeyedSerial();
+  const inOrder = (streamId: string, what: string, task: () => Promise<void>) =>
+    void perStream.run(streamId, task).catch((err: unknown) => logger.error({ err, streamId }, `could not emit the ${what} webhook`));
+  const started = ({ streamId }: { streamId: string }) =>
+    inOrder(streamId, 'stream.live', async () => {
+      const s = await streams.byId(streamId);
+      if (s) webhooks.emit('stream.live', { streamId, title: s.title, startedAt: s.startedAt ?? new Date().toISOString() });
+    });
   const ended = ({ streamId, reason }: { streamId: string; reason: string }) => {
-    webhooks.emit('stream.ended', { streamId, title: streams.byId(streamId)?.title ?? null, reason, endedAt: new Date().toISOString() });
+    const endedAt = new Date().toISOString();
+    inOrder(streamId, 'stream.ended', async () => {
+      webhooks.emit('stream.ended', { streamId, title: (await streams.byId(streamId))?.title ?? null, reason, endedAt });
+    });
   };
   live.on('started', started);
   live.on('ended', ended);

@@ -10,7 +10,7 @@ import { streamIdSchema } from '../../shared/apiSchemas.js';
 import { ApiError } from '../http/ApiError.js';
 import { LiveError } from '../live/LiveError.js';
 import type { KeyedRateLimiter } from '../limits/KeyedRateLimiter.js';
-import type { StreamRecord, StreamStore } from '../store/StreamStore.js';
+import type { StreamRecord, StreamStore } from '../store/sql/StreamStore.js';
 import { WHIP_LIMITS } from './limits.js';
 import { OfferError } from './OfferError.js';
 import { SESSION_ID } from './sessionIds.js';
@@ -72,10 +72,10 @@ function rateLimited(limiter: KeyedRateLimiter): RequestHandler {
 }
 
 /** The stream of `/:id`, or 404 (a malformed id is just an unknown stream). */
-function findStream(byId: (id: string) => StreamRecord | undefined) {
-  return (req: Request, res: Response, next: NextFunction): void => {
+function findStream(byId: (id: string) => Promise<StreamRecord | undefined>) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const id = String(req.params.id ?? '');
-    const stream = streamIdSchema.safeParse(id).success ? byId(id) : undefined;
+    const stream = streamIdSchema.safeParse(id).success ? await byId(id) : undefined;
     if (!stream) throw new ApiError('not_found', `no stream ${id.slice(0, 40)}`);
     res.locals.stream = stream;
     next();
@@ -125,7 +125,7 @@ export interface SdpEndpoint {
   /** Offers per client address. */
   limiter: KeyedRateLimiter;
   /** Throws an ApiError (401, 403) unless the request may make a session on this stream. */
-  authorize(req: Request, stream: StreamRecord): void;
+  authorize(req: Request, stream: StreamRecord): void | Promise<void>;
   /**
    * Makes the session for an offer; throws the services' errors (see asApiError). `signal` aborts when the
    * client goes away before the answer is sent: whatever was made for it must then be closed.
@@ -154,8 +154,8 @@ export function sdpEndpointRoutes(endpoint: SdpEndpoint): Router {
     '/:id',
     rateLimited(endpoint.limiter),
     findStream((id) => endpoint.streams.byId(id)),
-    (req, res, next) => {
-      endpoint.authorize(req, streamOf(res));
+    async (req, res, next) => {
+      await endpoint.authorize(req, streamOf(res));
       next();
     },
     requireSdp,

@@ -15,7 +15,7 @@ import type { Tokens } from '../auth/tokens.js';
 import { ApiError } from '../http/ApiError.js';
 import { bearerToken } from '../http/middleware/auth.js';
 import { KeyedRateLimiter } from '../limits/KeyedRateLimiter.js';
-import type { StreamStore } from '../store/StreamStore.js';
+import type { StreamStore } from '../store/sql/StreamStore.js';
 import { WHIP_LIMITS } from './limits.js';
 import { sdpEndpointRoutes } from './sdpHttp.js';
 import type { WhepPlayback } from './WhepPlayback.js';

@@ -14,8 +14,8 @@ import { TokenError, type Tokens } from '../auth/tokens.js';
 import { ApiError } from '../http/ApiError.js';
 import { bearerToken } from '../http/middleware/auth.js';
 import { KeyedRateLimiter } from '../limits/KeyedRateLimiter.js';
-import type { StreamRecord, StreamStore } from '../store/StreamStore.js';
-import type { UserStore } from '../store/UserStore.js';
+import type { StreamRecord, StreamStore } from '../store/sql/StreamStore.js';
+import type { UserStore } from '../store/sql/UserStore.js';
 import { WHIP_LIMITS } from './limits.js';
 import { sameSecret, sdpEndpointRoutes } from './sdpHttp.js';
 import type { WhipIngest } from './WhipIngest.js';
@@ -44,7 +44,7 @@ export function whipRoutes(deps: WhipRoutesDeps): Router {
  * The publisher presents the stream's key, or the access token of the stream's owner or of an admin.
  * Missing or wrong: 401; a valid token of another broadcaster: 403.
  */
-function authorizePublisher(req: Request, stream: StreamRecord, deps: Pick<WhipRoutesDeps, 'tokens' | 'users'>): void {
+async function authorizePublisher(req: Request, stream: StreamRecord, deps: Pick<WhipRoutesDeps, 'tokens' | 'users'>): Promise<void> {
   const challenge = { 'WWW-Authenticate': 'Bearer' };
   const token = bearerToken(req);
   if (!token) throw new ApiError('unauthorized', 'send the stream key as "Authorization: Bearer <stream key>"', { headers: challenge });
@@ -58,7 +58,7 @@ function authorizePublisher(req: Request, stream: StreamRecord, deps: Pick<WhipR
       headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' },
     });
   }
-  const user = deps.users.byId(claims.sub);
+  const user = await deps.users.byId(claims.sub);
   if (!user) throw new ApiError('unauthorized', 'the account of this token no longer exists', { headers: challenge });
   if (!canManage({ sub: user.id, role: user.role, username: user.username }, stream)) {
     throw new ApiError('forbidden', 'only the owner of this stream or an admin may publish into it');

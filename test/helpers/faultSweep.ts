@@ -15,6 +15,7 @@
 import { describeCall, type CallFilter, type GateCall, type MediasoupGate } from './mediasoupGate.js';
 import { ffmpegChildren, quiescenceProblems, settled } from './leftovers.js';
 import type { TestServer } from './testServer.js';
+import { catalogueSql } from './catalogueSql.js';
 
 export interface FaultRun {
   /** Resolves once the server has taken the fault in (the held call is released then). */
@@ -125,7 +126,7 @@ export async function reset(s: TestServer, gate: MediasoupGate, ffmpegExclude: I
   }
   for (const socket of s.signaling.io.of('/').sockets.values()) socket.disconnect(true);
   // Recordings a run left open or empty were reported with that run.
-  s.db.prepare('DELETE FROM recordings').run();
+  catalogueSql(s, (db) => db.prepare('DELETE FROM recordings').run());
   await sleep(100);
 }
 

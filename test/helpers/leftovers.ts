@@ -82,10 +82,10 @@ export function ffmpegChildren(exclude: Iterable<number> = []): number[] {
   return pids;
 }
 
-/** Recordings left `recording` (SQLite), and listed recordings whose master playlist does not answer 200. */
+/** Recordings left `recording` (by this node), and listed recordings whose master playlist does not answer 200. */
 export async function recordingProblems(s: TestServer, streamIds?: string[]): Promise<string[]> {
   const problems: string[] = [];
-  const open = s.db.prepare("SELECT id, stream_id AS streamId FROM recordings WHERE status = 'recording'").all() as { id: string; streamId: string }[];
+  const open = await s.catalogue.recordings.unfinished();
   for (const r of open) if (!streamIds || streamIds.includes(r.streamId)) problems.push(`recording ${r.id} of stream ${r.streamId} is left "recording"`);
   const listed = await s.api('GET', '/api/recordings?limit=100');
   for (const r of (listed.body?.recordings ?? []) as { id: string; streamId: string; status: string }[]) {

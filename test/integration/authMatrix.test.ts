@@ -10,7 +10,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIENCE, ISSUER } from '../../server/auth/tokens.js';
-import { RecordingStore } from '../../server/store/RecordingStore.js';
 import { connect, goLive, type TestSocket } from '../helpers/signalingClient.js';
 import { ADMIN, startTestServer, type TestServer } from '../helpers/testServer.js';
 
@@ -94,12 +93,12 @@ beforeAll(async () => {
   viewerToken = (await api('POST', `/api/streams/${annPriv.id}/viewer-token`, { token: ann })).body.token;
   otherViewerToken = (await api('POST', `/api/streams/${annOtherPriv.id}/viewer-token`, { token: ann })).body.token;
   // A finished recording of the private stream.
-  const recordings = new RecordingStore(s.db);
+  const { recordings } = s.catalogue;
   privRecording = 'RecPrivate01';
-  recordings.start(privRecording, annPriv.id);
-  recordings.finish(privRecording, { status: 'ready', durationSeconds: 60, renditions: [360], sizeBytes: 1000 });
-  recordings.start('RecPublic001', annPub.id);
-  recordings.finish('RecPublic001', { status: 'ready', durationSeconds: 60, renditions: [360], sizeBytes: 1000 });
+  await recordings.start(privRecording, annPriv.id);
+  await recordings.finish(privRecording, { status: 'ready', durationSeconds: 60, renditions: [360], sizeBytes: 1000 });
+  await recordings.start('RecPublic001', annPub.id);
+  await recordings.finish('RecPublic001', { status: 'ready', durationSeconds: 60, renditions: [360], sizeBytes: 1000 });
 });
 
 afterAll(async () => {

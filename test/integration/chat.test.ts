@@ -6,7 +6,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatMessage } from '../../shared/chat.js';
-import { ChatStore } from '../../server/store/ChatStore.js';
 import { connect, type TestSocket } from '../helpers/signalingClient.js';
 import { until } from '../helpers/until.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
@@ -177,10 +176,10 @@ describe('chat between two viewers and the owner', () => {
 describe('history', () => {
   it('gives the latest 50 on join, and pages by time over the API, oldest first', async () => {
     const id = (await s.api('POST', '/api/streams', { token: ownerToken, body: { title: 'History' } })).body.id as string;
-    const store = new ChatStore(s.db);
+    const store = s.catalogue.chat;
     const t0 = Date.parse('2026-01-01T00:00:00.000Z');
     for (let i = 0; i < 120; i++) {
-      store.add({ id: `hist${String(i).padStart(8, '0')}`, streamId: id, at: new Date(t0 + i * 1000).toISOString(), name: 'Old', role: 'viewer', text: `m${i}` }, { userId: null, address: '10.0.0.1', session: session(9) });
+      await store.add({ id: `hist${String(i).padStart(8, '0')}`, streamId: id, at: new Date(t0 + i * 1000).toISOString(), name: 'Old', role: 'viewer', text: `m${i}` }, { userId: null, address: '10.0.0.1', session: session(9) });
     }
     const c = await open();
     const joined = ok(await c.request('chat:join', { streamId: id }));

@@ -26,10 +26,8 @@ import { connectRedis, type Redis } from '../../server/cluster/redisClient.js';
 import { Broadcasts } from '../../server/live/Broadcasts.js';
 import { createLogger } from '../../server/log/logger.js';
 import { WorkerPool } from '../../server/media/WorkerPool.js';
-import { openDatabase } from '../../server/store/Database.js';
+import { openCatalogue } from '../../server/store/sql/catalogue.js';
 import { newStreamId } from '../../server/store/ids.js';
-import { StreamStore } from '../../server/store/StreamStore.js';
-import { UserStore } from '../../server/store/UserStore.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { startRtpSource, type RtpSource } from '../helpers/rtpSource.js';
 import { until } from '../helpers/until.js';
@@ -49,7 +47,7 @@ interface TestNode {
   leases: OriginLeases;
   broadcasts: Broadcasts;
   /** The node's catalogue (a broadcast starts only for a stream that exists in it). */
-  newStream(): string;
+  newStream(): Promise<string>;
   /** Streams this node is the origin of, as OriginPipes looks them up. */
   origins: Map<string, { broadcast: FedBroadcast; lease: OriginLease }>;
   originPipes: OriginPipes;
@@ -76,10 +74,10 @@ async function startNode(id: string, ports: [number, number]): Promise<TestNode>
     ONAIR_PIPE_PORT_MIN: String(ports[0]),
     ONAIR_PIPE_PORT_MAX: String(ports[1]),
   })!;
-  const db = openDatabase(':memory:');
-  const streams = new StreamStore(db);
-  const owner = new UserStore(db).create({ username: `owner-${id}`, passwordHash: 'x', role: 'broadcaster' });
-  const newStream = () => streams.create({ ownerId: owner.id, title: 'cluster test', description: '', tags: [], visibility: 'public' }).id;
+  const catalogue = await openCatalogue({ sqliteFile: ':memory:', nodeId: id });
+  const { streams } = catalogue;
+  const owner = await catalogue.users.create({ username: `owner-${id}`, passwordHash: 'x', role: 'broadcaster' });
+  const newStream = async () => (await streams.create({ ownerId: owner.id, title: 'cluster test', description: '', tags: [], visibility: 'public' })).id;
   const broadcasts = new Broadcasts({ pool, streams, logger, graceMs: 5_000, maxWebrtcViewers: 100 });
   const origins = new Map<string, { broadcast: FedBroadcast; lease: OriginLease }>();
   cluster = await ClusterNode.start({
@@ -98,6 +96,7 @@ async function startNode(id: string, ports: [number, number]): Promise<TestNode>
       await broadcasts.endAll('test over');
       await new Promise((r) => server.close(r));
       pool.close();
+      await catalogue.close();
     },
   };
 }
@@ -142,7 +141,7 @@ interface Live {
 
 /** A live broadcast on `node`, fed by ffmpeg, with `node` holding the stream's origin lease. */
 async function goLive(node: TestNode, leases: OriginLeases = node.leases): Promise<Live> {
-  const streamId = node.newStream();
+  const streamId = await node.newStream();
   const acquired = await leases.acquire(streamId);
   if (!acquired.ok) throw new Error('lease taken');
   const { broadcast, lease: publisher } = await node.broadcasts.start(streamId, 'publisher-1');

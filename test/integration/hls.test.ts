@@ -7,6 +7,7 @@ import { killOrphanFfmpeg } from '../../server/hls/orphanFfmpeg.js';
 import { startRtpSource, type RtpSource } from '../helpers/rtpSource.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
 import { until as untilTruthy } from '../helpers/until.js';
+import { catalogueSql } from '../helpers/catalogueSql.js';
 
 let s: TestServer;
 let ann: string;
@@ -270,7 +271,7 @@ describe('a broadcast ended before its first segment', () => {
     }
     expect(s.hls.pids()).toEqual([]);
     expect(s.hls.liveSession(st)).toBeUndefined();
-    expect(s.db.prepare('SELECT COUNT(*) AS n FROM recordings WHERE stream_id = ?').get(st)).toEqual({ n: 0 });
+    expect(catalogueSql(s, (db) => db.prepare('SELECT COUNT(*) AS n FROM recordings WHERE stream_id = ?').get(st))).toEqual({ n: 0 });
     expect((await s.api('GET', `/api/recordings?streamId=${st}`)).body.total).toBe(0);
     expect(fs.readdirSync(path.join(s.dataDir, 'hls', st), { withFileTypes: true }).filter((d) => d.isDirectory())).toEqual([]);
   });
@@ -308,9 +309,12 @@ describe('after a crash', () => {
     } finally {
       src.stop();
     }
-    // Put the session back the way a crash leaves it: row "recording", manifest not ended, stream "live".
-    s.db.prepare("UPDATE recordings SET status = 'recording' WHERE id = ?").run(rec.id);
-    s.db.prepare("UPDATE streams SET status = 'live' WHERE id = ?").run(st);
+    // Put the session back the way a crash leaves it: row "recording", manifest not ended, stream "live" on
+    // this node (one machine: 'local'), which wrote the recording.
+    catalogueSql(s, (db) => {
+      db.prepare("UPDATE recordings SET status = 'recording' WHERE id = ? AND node = 'local'").run(rec.id);
+      db.prepare("UPDATE streams SET status = 'live', live_node = 'local' WHERE id = ?").run(st);
+    });
     const manifestFile = path.join(s.dataDir, 'hls', st, rec.id, 'session.json');
     fs.writeFileSync(manifestFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(manifestFile, 'utf8')), ended: false }));
     const dataDir = s.dataDir;

@@ -18,12 +18,11 @@ import { Broadcast, type PublisherLease } from '../../server/live/Broadcast.js';
 import type { BroadcastMedia, BroadcastOutput } from '../../server/live/BroadcastOutput.js';
 import { createLogger } from '../../server/log/logger.js';
 import { WorkerPool } from '../../server/media/WorkerPool.js';
-import { openDatabase, type Db } from '../../server/store/Database.js';
-import { RecordingStore } from '../../server/store/RecordingStore.js';
-import { StreamStore } from '../../server/store/StreamStore.js';
-import { UserStore } from '../../server/store/UserStore.js';
+import { openCatalogue, type Catalogue } from '../../server/store/sql/catalogue.js';
+import type { RecordingStore } from '../../server/store/sql/RecordingStore.js';
 import { startRtpSource, type RtpSource } from '../helpers/rtpSource.js';
 import { until as untilTruthy } from '../helpers/until.js';
+import { catalogueSql } from '../helpers/catalogueSql.js';
 
 const until = <T>(what: string, check: Parameters<typeof untilTruthy<T>>[1], timeoutMs = 45_000) => untilTruthy<T>(what, check, timeoutMs);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -44,7 +43,7 @@ const settings: HlsSettings = {
 const PORTS = { min: 32000, max: 32100 };
 
 let pool: WorkerPool;
-let db: Db;
+let db: Catalogue;
 let recordings: RecordingStore;
 let ports: PortPool;
 let hls: HlsService;
@@ -102,10 +101,10 @@ const codecsOf = (file: string) =>
 beforeAll(async () => {
   const logger = createLogger('info', { write: (line: string) => void logLines.push(line) });
   pool = await WorkerPool.create({ size: 1, listenIp: '127.0.0.1', announcedIp: '127.0.0.1', firstPort: 0, logger });
-  db = openDatabase(path.join(tmp, 'onair.db'));
-  recordings = new RecordingStore(db);
-  const user = new UserStore(db).create({ username: 'ann', passwordHash: 'h', role: 'broadcaster' });
-  streamId = new StreamStore(db).create({ ownerId: user.id, title: 'Bridge', description: '', tags: [], visibility: 'public' }).id;
+  db = await openCatalogue({ sqliteFile: path.join(tmp, 'onair.db') });
+  recordings = db.recordings;
+  const user = await db.users.create({ username: 'ann', passwordHash: 'h', role: 'broadcaster' });
+  streamId = (await db.streams.create({ ownerId: user.id, title: 'Bridge', description: '', tags: [], visibility: 'public' })).id;
   ports = new PortPool(PORTS.min, PORTS.max);
   hls = new HlsService({ root, recordings, ports, settings, logger, enabled: true });
   // The broadcast only provides a router and producers here: the test drives the output itself.
@@ -120,7 +119,7 @@ afterAll(async () => {
   await hls?.close();
   await broadcast?.end('test over');
   pool?.close();
-  db?.close();
+  await db?.close();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -136,7 +135,7 @@ describe('HLS bridge as a broadcast output (real mediasoup + ffmpeg)', () => {
     out.update(media({ audio: undefined }));
     const pid0 = await until('the first ffmpeg', () => bridge.pid);
     await until('a segment of e0', () => firstSegment(bridge, 'e0'));
-    expect(recordings.byId(bridge.sessionId)?.status).toBe('recording');
+    expect((await recordings.byId(bridge.sessionId))?.status).toBe('recording');
 
     out.update(media());
     const pid1 = await until('the second ffmpeg', () => bridge.pid !== pid0 && bridge.pid);
@@ -188,7 +187,7 @@ describe('HLS bridge as a broadcast output (real mediasoup + ffmpeg)', () => {
     const vod = renditionPlaylist(bridge.dir, m, 0, {});
     expect(vod.trim().endsWith('#EXT-X-ENDLIST')).toBe(true);
     expect(vod.match(/#EXT-X-DISCONTINUITY\n/g)).toHaveLength(2);
-    const rec = recordings.byId(sessionId)!;
+    const rec = (await recordings.byId(sessionId))!;
     expect(rec).toMatchObject({ status: 'ready', renditions: [240] });
     expect(rec.durationSeconds).toBeGreaterThan(1);
     expect(fs.existsSync(path.join(bridge.dir, 'poster.jpg'))).toBe(true);
@@ -216,7 +215,7 @@ describe('HLS bridge as a broadcast output (real mediasoup + ffmpeg)', () => {
       expect(bridgeFfmpegs(), `${delayMs} ms`).toEqual([]);
       expect(await plainTransports(), `${delayMs} ms`).toBe(2);
       expect(ports.available, `${delayMs} ms`).toBe((PORTS.max - PORTS.min) / 2);
-      const rec = recordings.byId(b.sessionId);
+      const rec = await recordings.byId(b.sessionId);
       if (delayMs <= 300 || !rec) {
         // Ended before media reached ffmpeg (its consumers are resumed after 300 ms) or before its first
         // segment: no recording row, no folder.
@@ -228,7 +227,7 @@ describe('HLS bridge as a broadcast output (real mediasoup + ffmpeg)', () => {
         expect(rec, `${delayMs} ms`).toMatchObject({ status: 'ready' });
         expect(rec.durationSeconds, `${delayMs} ms`).toBeGreaterThanOrEqual(MIN_RECORDING_SECONDS);
         expect(readManifest(b.dir)?.variants?.length, `${delayMs} ms`).toBe(1);
-        hls.deleteRecording(rec.id, streamId);
+        await hls.deleteRecording(rec.id, streamId);
       }
     }
     // The path the bug was on: ffmpeg already spawned when the start was abandoned.
@@ -254,21 +253,22 @@ describe('HLS bridge as a broadcast output (real mediasoup + ffmpeg)', () => {
     await until('a segment of e1', () => firstSegment(b, 'e1'));
     await o.close('test over');
     expect(bridgeFfmpegs()).toEqual([]);
-    expect(recordings.byId(b.sessionId)?.status).toBe('ready');
+    expect((await recordings.byId(b.sessionId))?.status).toBe('ready');
   }, 120_000);
 
   it('on start-up, closes a recording a crash left open as interrupted, and removes one that had no media', async () => {
-    const withMedia = recordings.listPublic({ streamId, limit: 10, offset: 0 }).recordings[0]!;
-    db.prepare("UPDATE recordings SET status = 'recording' WHERE id = ?").run(withMedia.id);
+    const withMedia = (await recordings.listPublic({ streamId, limit: 10, offset: 0 })).recordings[0]!;
+    catalogueSql({ dataDir: tmp }, (raw) => raw.prepare("UPDATE recordings SET status = 'recording' WHERE id = ?").run(withMedia.id));
     const dir = hls.sessionDir(streamId, withMedia.id);
     fs.writeFileSync(path.join(dir, 'session.json'), JSON.stringify({ ...readManifest(dir)!, ended: false }));
-    recordings.start('EMPTYsession', streamId);
+    await recordings.start('EMPTYsession', streamId);
     fs.mkdirSync(hls.sessionDir(streamId, 'EMPTYsession'), { recursive: true });
 
     const again = new HlsService({ root, recordings, ports, settings, logger: createLogger('silent'), enabled: true });
-    expect(recordings.byId(withMedia.id)?.status).toBe('interrupted');
+    await again.recovered;
+    expect((await recordings.byId(withMedia.id))?.status).toBe('interrupted');
     expect(readManifest(dir)?.ended).toBe(true);
-    expect(recordings.byId('EMPTYsession')).toBeUndefined();
+    expect(await recordings.byId('EMPTYsession')).toBeUndefined();
     expect(fs.existsSync(hls.sessionDir(streamId, 'EMPTYsession'))).toBe(false);
     await again.close();
   });

@@ -55,7 +55,7 @@ function stepper(c: TestSocket) {
 const deleteStream = (id: string): FaultRun => {
   const done = s.api('DELETE', `/api/streams/${id}`, { token: tokenOf(id) });
   // Applied once the stream row is gone or the broadcast is ending; the DELETE itself may wait for the end.
-  return { applied: until('the deletion to begin', () => !s.broadcasts.get(id) || s.broadcasts.get(id)!.ended || !s.services.streams.byId(id), 3000), done };
+  return { applied: until('the deletion to begin', async () => !s.broadcasts.get(id) || s.broadcasts.get(id)!.ended || !(await s.services.streams.byId(id)), 3000), done };
 };
 const streamGone = async (id: string) => ((await s.api('GET', `/api/streams/${id}`)).status === 404 ? [] : [`stream ${id} still exists after its deletion answered`]);
 const noRoutersOf = async (id: string) => (await routersOfStream(s, gate, id)).map((r) => `router ${r.id} of stream ${id} is left, with ${r.transports.length} transports`);

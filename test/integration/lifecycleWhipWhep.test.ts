@@ -65,7 +65,7 @@ const whepRouters = async (id: string) => (await routersOfStream(s, gate, id)).f
 const abortFault = (ctx: { abort: AbortController }): FaultRun => (ctx.abort.abort(), { applied: new Promise((r) => setTimeout(r, 200)) });
 const deleteStream = ({ id, token }: OwnedStream): FaultRun => {
   const done = s.api('DELETE', `/api/streams/${id}`, { token });
-  return { applied: until('the deletion to begin', () => !s.broadcasts.get(id) || s.broadcasts.get(id)!.ended || !s.services.streams.byId(id), 3000), done };
+  return { applied: until('the deletion to begin', async () => !s.broadcasts.get(id) || s.broadcasts.get(id)!.ended || !(await s.services.streams.byId(id)), 3000), done };
 };
 
 describe('WHIP POST', () => {

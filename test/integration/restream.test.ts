@@ -14,6 +14,7 @@ import { startH264Source } from '../helpers/h264RtpSource.js';
 import { startRtpSource } from '../helpers/rtpSource.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
 import { until } from '../helpers/until.js';
+import { catalogueSql } from '../helpers/catalogueSql.js';
 
 let s: TestServer;
 let ann: string;
@@ -239,7 +240,7 @@ describe('destinations API', () => {
     const list = await s.api('GET', `/api/streams/${streamId}/destinations`, { token: ann });
     expect(JSON.stringify(list.body)).not.toContain('secret-key-abcdefgh');
     // Not in the database in clear either.
-    const row = s.db.prepare('SELECT * FROM restream_destinations WHERE id = ?').get(ok.body.id);
+    const row = catalogueSql(s, (db) => db.prepare('SELECT * FROM restream_destinations WHERE id = ?').get(ok.body.id));
     expect(JSON.stringify(row)).not.toContain('secret-key-abcdefgh');
 
     const bob = await s.broadcaster('bob');

@@ -8,7 +8,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../../shared/errors.js';
-import { WebhookStore } from '../../server/store/WebhookStore.js';
 import { isPrivateAddress } from '../../server/webhooks/addressPolicy.js';
 import { encode, hostileString, mutated } from '../helpers/hostile.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
@@ -78,7 +77,7 @@ describe('webhook API under hostile input', () => {
     }
     expect(refused).toEqual([]);
     // Nothing stored points at a private address, by IP or by a name resolving to one.
-    const left = new WebhookStore(s.db).listByOwner(s.services.users.byUsername('ann')!.id);
+    const left = await s.catalogue.webhooks.listByOwner((await s.services.users.byUsername('ann'))!.id);
     expect(left).toEqual([]);
     expect((await s.api('GET', '/healthz')).status).toBe(200);
   }, 120_000);

@@ -9,12 +9,11 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { toStoreError } from '../../server/store/sql/errors.js';
 import { createLogger } from '../../server/log/logger.js';
-import { openDatabase, type Db } from '../../server/store/Database.js';
-import { StreamStore } from '../../server/store/StreamStore.js';
-import { UserStore } from '../../server/store/UserStore.js';
-import { WebhookStore } from '../../server/store/WebhookStore.js';
+import { openCatalogue } from '../../server/store/sql/catalogue.js';
+import type { WebhookStore } from '../../server/store/sql/WebhookStore.js';
 import { Webhooks, type WebhooksOptions } from '../../server/webhooks/Webhooks.js';
 import { WEBHOOK_DEFAULTS } from '../../server/webhooks/webhookConfig.js';
+import { catalogueSql } from '../helpers/catalogueSql.js';
 import { until } from '../helpers/until.js';
 import { docNodeVerifier, startReceiver, type Receiver } from '../helpers/webhookReceiver.js';
 
@@ -24,7 +23,7 @@ afterEach(async () => {
 });
 
 interface Setup {
-  db: Db;
+  dataDir: string;
   store: WebhookStore;
   rx: Receiver;
   streamId: string;
@@ -35,20 +34,18 @@ interface Setup {
 
 async function setup(): Promise<Setup> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onair-webhook-queue-'));
-  const db = openDatabase(path.join(dir, 'onair.db'));
+  const catalogue = await openCatalogue({ sqliteFile: path.join(dir, 'onair.db') });
   const rx = await startReceiver();
-  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }), () => void db.close(), () => rx.close());
-  const users = new UserStore(db);
-  const streams = new StreamStore(db);
-  const ann = users.create({ username: 'ann', passwordHash: 'h', role: 'broadcaster' });
-  const stream = streams.create({ ownerId: ann.id, title: 'Show', description: '', tags: [], visibility: 'public' });
-  const store = new WebhookStore(db);
-  const hook = store.create({ id: 'wh_queuequeuequeue1', ownerId: ann.id, url: `${rx.url}/hook`, secret: 'whsec_queue', events: [], description: '' });
+  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }), () => catalogue.close(), () => rx.close());
+  const { streams, webhooks: store } = catalogue;
+  const ann = await catalogue.users.create({ username: 'ann', passwordHash: 'h', role: 'broadcaster' });
+  const stream = await streams.create({ ownerId: ann.id, title: 'Show', description: '', tags: [], visibility: 'public' });
+  const hook = await store.create({ id: 'wh_queuequeuequeue1', ownerId: ann.id, url: `${rx.url}/hook`, secret: 'whsec_queue', events: [], description: '' });
   const start = (over: Partial<WebhooksOptions> = {}) => {
     const w = new Webhooks({
       ...WEBHOOK_DEFAULTS,
       store,
-      ownerOf: (id) => streams.byId(id)?.ownerId,
+      ownerOf: async (id) => (await streams.byId(id))?.ownerId,
       serverHook: undefined,
       allowPrivate: true,
       retry: { firstMs: 50, maxMs: 200, windowMs: 60_000 },
@@ -59,7 +56,7 @@ async function setup(): Promise<Setup> {
     w.start();
     return w;
   };
-  return { db, store, rx, streamId: stream.id, hookId: hook.id, secret: hook.secret, start };
+  return { dataDir: dir, store, rx, streamId: stream.id, hookId: hook.id, secret: hook.secret, start };
 }
 
 const live = (streamId: string) => ({ streamId, title: 'Show', startedAt: new Date().toISOString() });
@@ -70,16 +67,16 @@ describe('webhook delivery queue', () => {
     t.rx.respond = () => 503;
     const first = t.start();
     first.emit('stream.live', live(t.streamId));
-    const failed = await until('a failed attempt', () => t.store.deliveries(t.hookId, { limit: 1, offset: 0 }).deliveries.find((d) => d.attempts >= 1));
+    const failed = await until('a failed attempt', async () => (await t.store.deliveries(t.hookId, { limit: 1, offset: 0 })).deliveries.find((d) => d.attempts >= 1));
     await first.close();
-    expect(t.store.deliveryById(failed.id)?.status).toBe('pending');
+    expect((await t.store.deliveryById(failed.id))?.status).toBe('pending');
     const before = t.rx.at('/hook').length;
 
     // The receiver is back; OnAir starts again on the same database.
     t.rx.respond = () => 200;
     t.start();
-    const done = await until('delivered after the restart', () => {
-      const d = t.store.deliveryById(failed.id);
+    const done = await until('delivered after the restart', async () => {
+      const d = await t.store.deliveryById(failed.id);
       return d?.status === 'delivered' ? d : undefined;
     });
     const after = t.rx.at('/hook').slice(before);
@@ -95,12 +92,12 @@ describe('webhook delivery queue', () => {
     t.rx.respond = () => 500;
     const w = t.start({ retry: { firstMs: 20, maxMs: 40, windowMs: 300 } });
     w.emit('stream.live', live(t.streamId));
-    const d = await until('given up', () => t.store.deliveries(t.hookId, { limit: 1, offset: 0 }).deliveries.find((x) => x.status === 'failed'));
+    const d = await until('given up', async () => (await t.store.deliveries(t.hookId, { limit: 1, offset: 0 })).deliveries.find((x) => x.status === 'failed'));
     expect(d).toMatchObject({ status: 'failed', nextAttemptAt: null, responseStatus: 500, lastError: 'HTTP 500' });
     expect(d.attempts).toBeGreaterThanOrEqual(2);
     expect(t.rx.at('/hook')).toHaveLength(d.attempts);
     // Nothing is due any more: the queue is empty.
-    expect(t.store.nextDueAt()).toBeUndefined();
+    expect(await t.store.nextDueAt()).toBeUndefined();
   });
 
   it('bounds an attempt to a receiver that never answers, and retries it', async () => {
@@ -112,11 +109,11 @@ describe('webhook delivery queue', () => {
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     cleanups.push(() => new Promise<void>((r) => (sockets.forEach((s) => s.destroy()), silent.close(() => r()))));
     const port = (silent.address() as import('node:net').AddressInfo).port;
-    t.store.create({ id: 'wh_silentsilentsile', ownerId: t.store.byId(t.hookId)!.ownerId, url: `http://127.0.0.1:${port}/`, secret: 's', events: [], description: '' });
-    t.store.delete(t.hookId);
+    await t.store.create({ id: 'wh_silentsilentsile', ownerId: (await t.store.byId(t.hookId))!.ownerId, url: `http://127.0.0.1:${port}/`, secret: 's', events: [], description: '' });
+    await t.store.delete(t.hookId);
     const w = t.start({ timeoutMs: 300 });
     w.emit('stream.live', live(t.streamId));
-    const d = await until('a timed-out attempt', () => t.store.deliveries('wh_silentsilentsile', { limit: 1, offset: 0 }).deliveries.find((x) => x.attempts >= 1));
+    const d = await until('a timed-out attempt', async () => (await t.store.deliveries('wh_silentsilentsile', { limit: 1, offset: 0 })).deliveries.find((x) => x.attempts >= 1));
     expect(d).toMatchObject({ status: 'pending', responseStatus: null, lastError: 'no answer within 0.3 s' });
   });
 
@@ -133,29 +130,29 @@ describe('webhook delivery queue', () => {
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     cleanups.push(() => new Promise<void>((r) => (sockets.forEach((s) => s.destroy()), silent.close(() => r()))));
     const port = (silent.address() as import('node:net').AddressInfo).port;
-    t.store.create({ id: 'wh_shutdownshutdown', ownerId: t.store.byId(t.hookId)!.ownerId, url: `http://127.0.0.1:${port}/`, secret: 's', events: [], description: '' });
-    t.store.delete(t.hookId);
+    await t.store.create({ id: 'wh_shutdownshutdown', ownerId: (await t.store.byId(t.hookId))!.ownerId, url: `http://127.0.0.1:${port}/`, secret: 's', events: [], description: '' });
+    await t.store.delete(t.hookId);
     const w = t.start({ closeGraceMs: 50 });
     w.emit('stream.live', live(t.streamId));
     await reached;
     await w.close();
-    const d = t.store.deliveries('wh_shutdownshutdown', { limit: 1, offset: 0 }).deliveries[0]!;
+    const d = (await t.store.deliveries('wh_shutdownshutdown', { limit: 1, offset: 0 })).deliveries[0]!;
     expect(d).toMatchObject({ status: 'pending', attempts: 0, lastError: null });
     // Events emitted after the shutdown are still queued, for the next start.
     w.emit('stream.live', live(t.streamId));
-    expect(t.store.deliveries('wh_shutdownshutdown', { limit: 5, offset: 0 }).total).toBe(2);
+    await until('the second event queued', async () => (await t.store.deliveries('wh_shutdownshutdown', { limit: 5, offset: 0 })).total === 2);
   });
 
   it('stores no hook for an account removed while its address was being checked', async () => {
     const t = await setup();
     const w = t.start();
-    const owner = t.store.byId(t.hookId)!.ownerId!;
+    const owner = (await t.store.byId(t.hookId))!.ownerId!;
     const creating = w.create(owner, { url: 'http://localhost:9/x', events: [], description: '' });
     // The name is being resolved (an await): the account goes meanwhile.
-    t.db.prepare('DELETE FROM users WHERE id = ?').run(owner);
+    catalogueSql(t, (db) => db.prepare('DELETE FROM users WHERE id = ?').run(owner));
     const err = await creating.catch((e: unknown) => e);
     expect(toStoreError(err)).toMatchObject({ reason: 'missing_reference' });
-    expect(t.store.listByOwner(owner)).toEqual([]);
+    expect(await t.store.listByOwner(owner)).toEqual([]);
   });
 
   it('sends an event of a stream nobody owns (deleted) to the server-wide hook only, signed with ONAIR_WEBHOOK_SECRET', async () => {

@@ -1,18 +1,13 @@
 /**
- * The webhook store's contract, one suite for its three forms: the synchronous SQLite class OnAir runs today
- * (server/store/WebhookStore.ts), and its async twin (server/store/sql/WebhookStore.ts) on SQLite and on a
- * real PostgreSQL (test/helpers/postgres.ts). Each test gets a fresh database migrated the way OnAir does it
- * (openDatabase / migrateCatalogue), users and streams made by the real stores.
+ * The webhook store's contract (server/store/sql/WebhookStore.ts) on SQLite and on a real PostgreSQL
+ * (test/helpers/postgres.ts): one suite, both engines. Each test gets a fresh database migrated the way OnAir
+ * does it (migrateCatalogue), users and streams made by the real stores.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../server/store/Database.js';
-import { UserStore } from '../../server/store/UserStore.js';
-import { WebhookStore as SyncWebhookStore } from '../../server/store/WebhookStore.js';
-import { toStoreError } from '../../server/store/sql/errors.js';
 import { migrateCatalogue } from '../../server/store/sql/migrate.js';
 import { openPostgres } from '../../server/store/sql/openPostgres.js';
 import { openSqlite } from '../../server/store/sql/openSqlite.js';
@@ -38,34 +33,6 @@ afterAll(async () => {
   await pgServer?.close();
 });
 
-/**
- * The synchronous class behind the async interface, each call as it is; its driver errors are translated as
- * the async stores translate theirs (the synchronous stores leave that to their callers).
- */
-function syncTarget(): Target {
-  const db = openDatabase(path.join(root, `sync${++n}`, 'onair.db'));
-  const s = new SyncWebhookStore(db);
-  const users = new UserStore(db);
-  const store = Object.fromEntries(
-    (Object.getOwnPropertyNames(SyncWebhookStore.prototype).filter((k) => k !== 'constructor') as (keyof SyncWebhookStore)[]).map((k) => [
-      k,
-      async (...args: unknown[]) => {
-        try {
-          return (s[k] as (...a: unknown[]) => unknown).apply(s, args);
-        } catch (err) {
-          throw toStoreError(err);
-        }
-      },
-    ]),
-  ) as unknown as WebhookStore;
-  return {
-    store,
-    user: async (name) => users.create({ username: name, passwordHash: 'h', role: 'broadcaster' }).id,
-    deleteUser: async (id) => void db.prepare('DELETE FROM users WHERE id = ?').run(id),
-    close: async () => void db.close(),
-  };
-}
-
 function kyselyTarget(db: Kysely<CatalogueSchema>): Target {
   const users = new SqlUserStore(db);
   return {
@@ -77,7 +44,6 @@ function kyselyTarget(db: Kysely<CatalogueSchema>): Target {
 }
 
 const TARGETS: [string, () => Promise<Target>][] = [
-  ['SQLite, synchronous class', async () => syncTarget()],
   [
     'SQLite, Kysely',
     async () => {

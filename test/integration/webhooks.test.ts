@@ -7,7 +7,6 @@
  * Short back-off (ONAIR_WEBHOOK_RETRY_FIRST_MS=50) so retries happen within the test.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebhookStore } from '../../server/store/WebhookStore.js';
 import { startEncoder, type Encoder } from '../helpers/encoderSource.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
 import { until } from '../helpers/until.js';
@@ -269,12 +268,12 @@ describe('addresses (ONAIR_WEBHOOK_ALLOW_PRIVATE unset)', () => {
 
   it('checks the address again at delivery: a hook whose name now resolves to loopback gets nothing', async () => {
     // As if made while the name resolved elsewhere (or while private addresses were allowed).
-    const carolId = strict.services.users.byUsername('carol')!.id;
-    const hooks = new WebhookStore(strict.db);
-    hooks.create({ id: 'wh_rebindingrebindi', ownerId: carolId, url: `http://localhost:${rx.port}/rebound`, secret: 'whsec_x', events: [], description: '' });
+    const carolId = (await strict.services.users.byUsername('carol'))!.id;
+    const hooks = strict.catalogue.webhooks;
+    await hooks.create({ id: 'wh_rebindingrebindi', ownerId: carolId, url: `http://localhost:${rx.port}/rebound`, secret: 'whsec_x', events: [], description: '' });
     const st = (await strict.api('POST', '/api/streams', { token: carol, body: { title: 'Rebinding' } })).body as { id: string };
     const { lease } = await strict.broadcasts.start(st.id, 'webhook-test-publisher');
-    const d = await until('a refused attempt', () => hooks.deliveries('wh_rebindingrebindi', { limit: 5, offset: 0 }).deliveries.find((x) => x.attempts >= 1));
+    const d = await until('a refused attempt', async () => (await hooks.deliveries('wh_rebindingrebindi', { limit: 5, offset: 0 })).deliveries.find((x) => x.attempts >= 1));
     lease.release();
     await strict.broadcasts.endBroadcast(st.id, 'done');
     expect(d).toMatchObject({ status: 'pending', responseStatus: null, lastError: expect.stringMatching(/^refused: localhost resolves to (127\.0\.0\.1|::1)/) });

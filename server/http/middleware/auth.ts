@@ -2,7 +2,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Role } from '../../../shared/api.js';
 import { TokenError, type AccessClaims, type Tokens } from '../../auth/tokens.js';
-import type { UserStore } from '../../store/UserStore.js';
+import type { UserStore } from '../../store/sql/UserStore.js';
 import { ApiError } from '../ApiError.js';
 
 declare module 'express-serve-static-core' {
@@ -26,7 +26,8 @@ export function requestToken(req: Request): string | undefined {
 }
 
 export function authenticate(tokens: Tokens, users: UserStore) {
-  return (req: Request, _res: Response, next: NextFunction): void => {
+  // Async (the account is read from the catalogue): express 5 passes a rejection on to the error handler.
+  return async (req: Request, _res: Response, next: NextFunction): Promise<void> => {
     const token = bearerToken(req);
     if (!token) throw new ApiError('unauthorized', 'sign in first: this route needs an access token', { headers: { 'WWW-Authenticate': 'Bearer' } });
     let claims: AccessClaims;
@@ -37,7 +38,7 @@ export function authenticate(tokens: Tokens, users: UserStore) {
       throw err;
     }
     // The account may have been removed since the token was made.
-    const user = users.byId(claims.sub);
+    const user = await users.byId(claims.sub);
     if (!user) throw new ApiError('unauthorized', 'the account of this token no longer exists');
     req.user = { sub: user.id, role: user.role, username: user.username };
     next();

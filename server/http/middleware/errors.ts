@@ -1,6 +1,7 @@
 /** The last middlewares: JSON 404 under /api, and every thrown error turned into `{ error, message }`. */
 import type { NextFunction, Request, Response } from 'express';
 import type { ErrorCode } from '../../../shared/errors.js';
+import { StoreError } from '../../store/sql/errors.js';
 import { ApiError } from '../ApiError.js';
 
 export function apiNotFound(req: Request, _res: Response, next: NextFunction): void {
@@ -27,6 +28,10 @@ export function errorHandler(err: unknown, req: Request, res: Response, _next: N
 
 function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
+  // The catalogue (server/store/sql): PostgreSQL unreachable is the server not being ready, not a bug; a
+  // username taken in a race between the route's check and its insert is the conflict the check answers.
+  if (err instanceof StoreError && err.reason === 'unavailable') return new ApiError('not_ready', 'the database is unavailable: try again shortly', { headers: { 'Retry-After': '5' } });
+  if (err instanceof StoreError && err.reason === 'username_taken') return new ApiError('conflict', 'this username is taken');
   const e = err as BodyParserError;
   // body-parser's errors carry a `type`.
   switch (e?.type) {

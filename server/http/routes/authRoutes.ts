@@ -18,22 +18,21 @@ export function authRoutes(s: Services): Router {
     const userKey = body.username.toLowerCase();
     const addressKey = req.ip ?? 'unknown';
     const { byUser, byAddress } = s.loginThrottle;
-    const wait = Math.max(byUser.retryAfterMs(userKey), byAddress.retryAfterMs(addressKey));
+    // In cluster mode these are Redis calls (counted by every node): a Redis outage answers 503 cluster_unavailable.
+    const wait = Math.max(...(await Promise.all([byUser.retryAfterMs(userKey), byAddress.retryAfterMs(addressKey)])));
     if (wait > 0) {
       const seconds = Math.ceil(wait / 1000);
       throw new ApiError('too_many_requests', `too many failed logins: try again in ${seconds} s`, { headers: { 'Retry-After': String(seconds) } });
     }
     // Counted as failed before the (slow) check: guesses sent in parallel see each other's count.
-    byUser.fail(userKey);
-    byAddress.fail(addressKey);
-    const user = s.users.byUsername(body.username);
+    await Promise.all([byUser.fail(userKey), byAddress.fail(addressKey)]);
+    const user = await s.users.byUsername(body.username);
     const ok = await verifyPassword(body.password, user?.passwordHash ?? DUMMY_HASH);
     if (!user || !ok) {
       s.metrics.loginFailures.inc();
       throw new ApiError('unauthorized', 'wrong username or password');
     }
-    byUser.succeed(userKey);
-    byAddress.forgive(addressKey);
+    await Promise.all([byUser.succeed(userKey), byAddress.forgive(addressKey)]);
     const { token, expiresAt } = s.tokens.signAccess({ sub: user.id, role: user.role, username: user.username });
     const response: LoginResponse = { token, expiresAt: expiresAt.toISOString(), user: publicUser(user) };
     res.json(response);

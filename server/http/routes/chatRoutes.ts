@@ -20,13 +20,13 @@ const iso = (t: string | undefined) => (t === undefined ? undefined : new Date(t
 
 export function chatRoutes(s: Services, chat: ChatService): Router {
   const r = Router();
-  r.get('/:id/chat', (req, res) => {
+  r.get('/:id/chat', async (req, res) => {
     const id = parse(streamIdSchema, req.params.id, 'stream id');
     const q = parse(chatHistoryQuerySchema, req.query, 'query');
-    const stream = s.streams.byId(id);
+    const stream = await s.streams.byId(id);
     if (!stream) throw new ApiError('not_found', `no stream ${id}`);
     if (!canWatch(s.tokens, stream, requestToken(req))) throw new ApiError('forbidden', 'this stream is private: a viewer token is needed');
-    res.json(chat.history(id, { before: iso(q.before), after: iso(q.after), limit: q.limit }));
+    res.json(await chat.history(id, { before: iso(q.before), after: iso(q.after), limit: q.limit }));
   });
   return r;
 }

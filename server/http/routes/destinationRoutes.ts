@@ -15,8 +15,10 @@ import { canManage } from '../../auth/access.js';
 import { checkDestination, DestinationRefused } from '../../restream/destinationAddress.js';
 import { keyHint, type KeySealer } from '../../restream/KeySealer.js';
 import type { RestreamService } from '../../restream/RestreamService.js';
-import { newDestinationId, type DestinationRecord, type DestinationStore } from '../../store/DestinationStore.js';
-import type { StreamRecord } from '../../store/StreamStore.js';
+import { newDestinationId, type DestinationRecord, type DestinationStore } from '../../store/sql/DestinationStore.js';
+import type { StreamRecord } from '../../store/sql/StreamStore.js';
+import { KeyedSerial } from '../../limits/KeyedSerial.js';
+import { StoreError } from '../../store/sql/errors.js';
 import { ApiError } from '../ApiError.js';
 import { authenticate } from '../middleware/auth.js';
 import type { Services } from '../Services.js';
@@ -35,9 +37,11 @@ export function destinationRoutes(s: Services, d: DestinationRouteDeps): Router 
   const r = Router();
   const auth = authenticate(s.tokens, s.users);
 
-  const findManaged = (req: Request): StreamRecord => {
+  // Per stream: the count of its destinations and the insert run one request at a time (see KeyedSerial).
+  const perStream = new KeyedSerial();
+  const findManaged = async (req: Request): Promise<StreamRecord> => {
     const id = parse(streamIdSchema, req.params.id, 'stream id');
-    const stream = s.streams.byId(id);
+    const stream = await s.streams.byId(id);
     if (!stream) throw new ApiError('not_found', `no stream ${id}`);
     if (!canManage(req.user, stream)) throw new ApiError('forbidden', 'only the owner of this stream or an admin may do this');
     return stream;
@@ -54,11 +58,12 @@ export function destinationRoutes(s: Services, d: DestinationRouteDeps): Router 
   });
 
   r.post('/:id/destinations', auth, async (req, res) => {
-    const stream = findManaged(req);
+    const stream = await findManaged(req);
     const body = parse(createDestinationBodySchema, req.body, 'destination');
-    if (d.destinations.countByStream(stream.id) >= MAX_DESTINATIONS_PER_STREAM) {
-      throw new ApiError('conflict', `a stream has at most ${MAX_DESTINATIONS_PER_STREAM} destinations`);
-    }
+    const full = async () => (await d.destinations.countByStream(stream.id)) >= MAX_DESTINATIONS_PER_STREAM;
+    const fullError = () => new ApiError('conflict', `a stream has at most ${MAX_DESTINATIONS_PER_STREAM} destinations`);
+    // Early, to spare the address check; again next to the insert, where it counts.
+    if (await full()) throw fullError();
     const selfHosts = [req.hostname, s.config.publicUrl ? new URL(s.config.publicUrl).hostname : undefined].filter((h): h is string => !!h);
     try {
       await checkDestination(body.url, { allowPrivate: d.allowPrivate, selfHosts, ownRtmpPort: d.ownRtmpPort() });
@@ -68,32 +73,39 @@ export function destinationRoutes(s: Services, d: DestinationRouteDeps): Router 
     }
     const url = new URL(body.url);
     const id = newDestinationId();
-    const rec = d.destinations.create({
-      id,
-      streamId: stream.id,
-      name: body.name ?? url.hostname,
-      url: body.url.replace(/\/+$/, ''),
-      keySealed: d.sealer.seal(body.streamKey, id),
-      keyHint: keyHint(body.streamKey),
-      enabled: body.enabled,
+    const rec = await perStream.run(stream.id, async () => {
+      if (await full()) throw fullError();
+      return d.destinations.create({
+        id,
+        streamId: stream.id,
+        name: body.name ?? url.hostname,
+        url: body.url.replace(/\/+$/, ''),
+        keySealed: d.sealer.seal(body.streamKey, id),
+        keyHint: keyHint(body.streamKey),
+        enabled: body.enabled,
+      });
+    }).catch((err: unknown) => {
+      // The stream was deleted while the address was being checked: its foreign key refuses the row.
+      if (err instanceof StoreError && err.reason === 'missing_reference') throw new ApiError('not_found', `no stream ${stream.id}`);
+      throw err;
     });
     req.log.info({ streamId: stream.id, destinationId: id, host: url.hostname }, 'restream destination added');
     d.restream.added(rec);
     res.status(201).location(`/api/streams/${stream.id}/destinations/${id}`).json(info(rec));
   });
 
-  r.get('/:id/destinations', auth, (req, res) => {
-    const stream = findManaged(req);
-    const body: DestinationList = { destinations: d.destinations.listByStream(stream.id).map(info) };
+  r.get('/:id/destinations', auth, async (req, res) => {
+    const stream = await findManaged(req);
+    const body: DestinationList = { destinations: (await d.destinations.listByStream(stream.id)).map(info) };
     res.json(body);
   });
 
   r.delete('/:id/destinations/:destId', auth, async (req, res) => {
-    const stream = findManaged(req);
+    const stream = await findManaged(req);
     const destId = parse(streamIdSchema, req.params.destId, 'destination id');
-    const rec = d.destinations.byId(destId);
+    const rec = await d.destinations.byId(destId);
     if (!rec || rec.streamId !== stream.id) throw new ApiError('not_found', `no destination ${destId} on this stream`);
-    d.destinations.delete(destId);
+    await d.destinations.delete(destId);
     await d.restream.removed(stream.id, destId);
     req.log.info({ streamId: stream.id, destinationId: destId }, 'restream destination removed');
     res.status(204).end();

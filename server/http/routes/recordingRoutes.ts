@@ -8,8 +8,8 @@ import { Router, type Request } from 'express';
 import type { Recording } from '../../../shared/api.js';
 import { listRecordingsQuerySchema, recordingIdSchema } from '../../../shared/apiSchemas.js';
 import { canManage, canWatch } from '../../auth/access.js';
-import type { HlsService } from '../../hls/HlsService.js';
-import type { RecordingRecord, RecordingStore } from '../../store/RecordingStore.js';
+import { RecordingLiveError, type HlsService } from '../../hls/HlsService.js';
+import type { RecordingRecord, RecordingStore } from '../../store/sql/RecordingStore.js';
 import { ApiError } from '../ApiError.js';
 import { baseUrl } from '../baseUrl.js';
 import { authenticate, requestToken } from '../middleware/auth.js';
@@ -38,21 +38,21 @@ export function recordingView(r: RecordingRecord, base: string): Recording {
 export function recordingRoutes(s: Services, recordings: RecordingStore, hls: HlsService): Router {
   const r = Router();
   const base = (req: Request) => baseUrl(req, s.config.publicUrl);
-  const find = (req: Request) => {
+  const find = async (req: Request) => {
     const id = parse(recordingIdSchema, req.params.id, 'recording id');
-    const rec = recordings.byId(id);
+    const rec = await recordings.byId(id);
     if (!rec) throw new ApiError('not_found', `no recording ${id}`);
     return rec;
   };
 
-  r.get('/', (req, res) => {
+  r.get('/', async (req, res) => {
     const q = parse(listRecordingsQuerySchema, req.query, 'query');
-    const { recordings: list, total } = recordings.listPublic(q);
+    const { recordings: list, total } = await recordings.listPublic(q);
     res.json({ recordings: list.map((x) => recordingView(x, base(req))), total });
   });
 
-  r.get('/:id', (req, res) => {
-    const rec = find(req);
+  r.get('/:id', async (req, res) => {
+    const rec = await find(req);
     const token = requestToken(req);
     if (!canWatch(s.tokens, { id: rec.streamId, ownerId: rec.ownerId, visibility: rec.visibility }, token)) {
       throw new ApiError('forbidden', 'this recording is private: a viewer token is needed');
@@ -60,13 +60,14 @@ export function recordingRoutes(s: Services, recordings: RecordingStore, hls: Hl
     res.json(recordingView(rec, base(req)));
   });
 
-  r.delete('/:id', authenticate(s.tokens, s.users), (req, res) => {
-    const rec = find(req);
+  r.delete('/:id', authenticate(s.tokens, s.users), async (req, res) => {
+    const rec = await find(req);
     if (!canManage(req.user, { ownerId: rec.ownerId })) throw new ApiError('forbidden', 'only the owner of this recording or an admin may delete it');
     try {
-      hls.deleteRecording(rec.id, rec.streamId);
+      await hls.deleteRecording(rec.id, rec.streamId);
     } catch (err) {
-      throw new ApiError('conflict', (err as Error).message);
+      if (err instanceof RecordingLiveError) throw new ApiError('conflict', err.message);
+      throw err;
     }
     req.log.info({ recordingId: rec.id }, 'recording deleted');
     res.status(204).end();

@@ -14,14 +14,14 @@ export function userRoutes(s: Services): Router {
 
   r.post('/users', auth, requireRole('admin'), async (req, res) => {
     const body = parse(createUserBodySchema, req.body, 'user');
-    if (s.users.byUsername(body.username)) throw new ApiError('conflict', `the username "${body.username}" is taken`);
-    const user = s.users.create({ username: body.username, passwordHash: await hashPassword(body.password), role: body.role });
+    if (await s.users.byUsername(body.username)) throw new ApiError('conflict', `the username "${body.username}" is taken`);
+    const user = await s.users.create({ username: body.username, passwordHash: await hashPassword(body.password), role: body.role });
     req.log.info({ userId: user.id, username: user.username, role: user.role }, 'user created');
     res.status(201).json(publicUser(user));
   });
 
-  r.get('/me', auth, (req, res) => {
-    const user = s.users.byId(req.user!.sub);
+  r.get('/me', auth, async (req, res) => {
+    const user = await s.users.byId(req.user!.sub);
     if (!user) throw new ApiError('unauthorized', 'the account of this token no longer exists');
     res.json(publicUser(user));
   });

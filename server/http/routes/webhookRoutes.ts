@@ -12,8 +12,8 @@
 import dns from 'node:dns';
 import { Router, type Request } from 'express';
 import { canManage } from '../../auth/access.js';
-import type { DeliveryRecord, WebhookRecord, WebhookStore } from '../../store/WebhookStore.js';
-import { SERVER_HOOK_ID } from '../../store/WebhookStore.js';
+import type { DeliveryRecord, WebhookRecord, WebhookStore } from '../../store/sql/WebhookStore.js';
+import { SERVER_HOOK_ID } from '../../store/sql/WebhookStore.js';
 import { StoreError, toStoreError } from '../../store/sql/errors.js';
 import { AddressRefusedError } from '../../webhooks/addressPolicy.js';
 import { WebhookLimitError, type Webhooks } from '../../webhooks/Webhooks.js';
@@ -48,9 +48,9 @@ const deliveryView = (d: DeliveryRecord) => ({
 export function webhookRoutes(s: Services, store: WebhookStore, webhooks: Webhooks): Router {
   const r = Router();
   r.use(authenticate(s.tokens, s.users));
-  const find = (req: Request) => {
+  const find = async (req: Request) => {
     const id = parse(webhookIdSchema, req.params.id, 'webhook id');
-    const hook = store.byId(id);
+    const hook = await store.byId(id);
     // Someone else's hook is "not found", not "forbidden": ids are not to be probed.
     if (!hook || !(hook.ownerId === null ? req.user?.role === 'admin' : canManage(req.user, { ownerId: hook.ownerId }))) {
       throw new ApiError('not_found', `no webhook ${id}`);
@@ -79,26 +79,26 @@ export function webhookRoutes(s: Services, store: WebhookStore, webhooks: Webhoo
     res.status(201).json({ ...hookView(hook), secret: hook.secret });
   });
 
-  r.get('/', (req, res) => {
-    res.json({ webhooks: store.listByOwner(req.user!.sub).map(hookView) });
+  r.get('/', async (req, res) => {
+    res.json({ webhooks: (await store.listByOwner(req.user!.sub)).map(hookView) });
   });
 
-  r.get('/:id', (req, res) => {
-    res.json(hookView(find(req)));
+  r.get('/:id', async (req, res) => {
+    res.json(hookView(await find(req)));
   });
 
-  r.delete('/:id', (req, res) => {
-    const hook = find(req);
+  r.delete('/:id', async (req, res) => {
+    const hook = await find(req);
     if (hook.id === SERVER_HOOK_ID) throw new ApiError('conflict', 'the server-wide webhook is set by ONAIR_WEBHOOK_URL: change it there');
-    store.delete(hook.id);
+    await store.delete(hook.id);
     req.log.info({ webhookId: hook.id }, 'webhook deleted');
     res.status(204).end();
   });
 
-  r.get('/:id/deliveries', (req, res) => {
+  r.get('/:id/deliveries', async (req, res) => {
     const q = parse(deliveriesQuerySchema, req.query, 'query');
-    const hook = find(req);
-    const { deliveries, total } = store.deliveries(hook.id, q);
+    const hook = await find(req);
+    const { deliveries, total } = await store.deliveries(hook.id, q);
     res.json({ deliveries: deliveries.map(deliveryView), total });
   });
   return r;

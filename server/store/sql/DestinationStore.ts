@@ -2,10 +2,7 @@
  * Restream destinations on either engine: a stream's RTMP(S) targets, the stream key sealed (AES-256-GCM,
  * server/restream/KeySealer.ts) and a masked hint. Rows go with their stream (ON DELETE CASCADE).
  *
- * The switch: this `DestinationStore` interface replaces the synchronous class `DestinationStore` of
- * server/store/DestinationStore.ts, method for method (`create`, `byId`, `listByStream`, `countByStream`,
- * `setEnabled`, `delete`), each now returning a promise. Callers (app.ts, http/routes/destinationRoutes.ts,
- * restream/RestreamService.ts) add `await`; the catalogue hands it out as `catalogue.destinations`.
+ * Callers: http/routes/destinationRoutes.ts and restream/RestreamService.ts, with `catalogue.destinations`.
  */
 import type { Kysely, Selectable } from 'kysely';
 import { newStreamId } from '../ids.js';
@@ -37,6 +34,9 @@ export interface DestinationStore {
   delete(id: string): Promise<boolean>;
 }
 
+/** A new destination id: the same shape as stream ids (12 base64url characters). */
+export const newDestinationId = newStreamId;
+
 const fromRow = (r: Selectable<RestreamDestinationsTable>): DestinationRecord => ({
   id: r.id,
   streamId: r.stream_id,
@@ -56,7 +56,7 @@ export class SqlDestinationStore implements DestinationStore {
   }
 
   create(d: NewDestination): Promise<DestinationRecord> {
-    const rec: DestinationRecord = { ...d, id: d.id ?? newStreamId(), createdAt: new Date().toISOString() };
+    const rec: DestinationRecord = { ...d, id: d.id ?? newDestinationId(), createdAt: new Date().toISOString() };
     return translated(async () => {
       await this.#db
         .insertInto('restream_destinations')
