@@ -12,6 +12,7 @@ import type { StreamStatus, Visibility } from './api.js';
 import type { ChatRequestResults, ChatServerEvents } from './chat.js';
 import type { ErrorCode, ErrorReason } from './errors.js';
 import type { requestSchemas } from './signalingSchemas.js';
+import type { IngestHealthEvent } from './ingestHealth.js';
 import type { RestreamStateEvent } from './restream.js';
 
 
@@ -117,6 +118,8 @@ export interface ServerEvents extends ChatServerEvents {
   'transport:closed': (e: { transportId: string }) => void;
   /** A restream destination's state changed (server/restream): only to the stream's owner and admins. */
   'restream:state': (e: RestreamStateEvent) => void;
+  /** Health of the stream's encoder broadcast (WHIP, RTMP, SRT; server/ingest/health): only to its owner and admins. */
+  'ingest:health': (e: IngestHealthEvent) => void;
 }
 
 export type ClientEvents = {

@@ -14,6 +14,7 @@ import { byId } from '../ui/dom.js';
 import { showError, showToast } from '../ui/toast.js';
 import { Broadcaster, type BroadcastState } from './Broadcaster.js';
 import { DestinationsPanel } from './DestinationsPanel.js';
+import { IngestHealthPanel } from './IngestHealthPanel.js';
 import { LivePanel } from './LivePanel.js';
 import { MediaSources, VIDEO_CHOICES, type SourceSelection, type VideoChoice } from './MediaSources.js';
 import type { OutgoingMedia } from './OutgoingMedia.js';
@@ -32,6 +33,7 @@ export class Studio extends TypedEmitter<{ state: [BroadcastState] }> {
   readonly #sources = new MediaSources();
   readonly #panel = new LivePanel();
   readonly #destinations = new DestinationsPanel();
+  readonly #health = new IngestHealthPanel();
   readonly #preview = byId('preview', HTMLVideoElement);
   readonly #previewButton = byId('preview-button', HTMLButtonElement);
   readonly #videoSource = byId('video-source', HTMLSelectElement);
@@ -66,6 +68,7 @@ export class Studio extends TypedEmitter<{ state: [BroadcastState] }> {
     this.#picker.on('change', () => {
       this.#renderControls();
       this.#showDestinations();
+      this.#health.show(this.#picker.selected?.id);
     });
     this.#picker.on('unauthorized', () => void this.#leave('Your session has expired: sign in again.'));
     this.#sources.on('ended', (what) => this.#captureEnded(what));
@@ -143,6 +146,7 @@ export class Studio extends TypedEmitter<{ state: [BroadcastState] }> {
       broadcaster.on('stats', (s) => this.#panel.setStats(s)),
       broadcaster.on('error', (err) => showError(err, 'The broadcast stopped')),
       signaling.on('restream:state', (e) => this.#destinations.onStateEvent(e)),
+      signaling.on('ingest:health', (e) => this.#health.onEvent(e)),
       broadcaster.on('started', ({ streamId, resumed }) => {
         this.#picker.setStatus(streamId, 'live');
         this.#showDestinations();

@@ -16,6 +16,12 @@ export interface EncoderOptions {
   preset?: string;
   /** Stop by itself after this many seconds (a clean end: RTMP deleteStream). */
   seconds?: number;
+  /** Frames per second (30), keyframe interval in frames (60), video bitrate in kbit/s (800). */
+  fps?: number;
+  gop?: number;
+  videoKbps?: number;
+  /** false: no audio track. */
+  audio?: boolean;
 }
 
 export interface Encoder {
@@ -26,14 +32,15 @@ export interface Encoder {
 }
 
 export function startEncoder(url: string, format: 'flv' | 'mpegts', opts: EncoderOptions = {}): Encoder {
-  const { width = 640, height = 360, bframes = 2, profile = 'high', preset = 'ultrafast' } = opts;
+  const { width = 640, height = 360, bframes = 2, profile = 'high', preset = 'ultrafast', fps = 30, gop = 60, videoKbps = 800, audio = true } = opts;
+  const rate = [`-b:v`, `${videoKbps}k`, ...(opts.videoKbps ? ['-maxrate', `${videoKbps}k`, '-bufsize', `${videoKbps}k`] : [])];
   const args = [
     '-hide_banner', '-nostats', '-loglevel', 'error', '-re',
-    '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=30`,
-    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${fps}`,
+    ...(audio ? ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'] : []),
     ...(opts.seconds ? ['-t', String(opts.seconds)] : []),
-    '-c:v', 'libx264', '-preset', preset, '-profile:v', profile, '-bf', String(bframes), '-g', '60', '-pix_fmt', 'yuv420p', '-b:v', '800k',
-    '-c:a', 'aac', '-ar', '48000', '-ac', '2', '-b:a', '128k',
+    '-c:v', 'libx264', '-preset', preset, '-profile:v', profile, '-bf', String(bframes), '-g', String(gop), '-pix_fmt', 'yuv420p', ...rate,
+    ...(audio ? ['-c:a', 'aac', '-ar', '48000', '-ac', '2', '-b:a', '128k'] : []),
     '-f', format, url,
   ];
   const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
