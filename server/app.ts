@@ -222,7 +222,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
       server.off('error', reject);
       resolve();
     });
-  }).catch((err: NodeJS.ErrnoException) => {
+  }).catch(async (err: NodeJS.ErrnoException) => {
     pool.close();
     await catalogue.close();
     throw err.code === 'EADDRINUSE' ? new Error(`port ${config.port} is in use: set PORT to a free port`) : err;
