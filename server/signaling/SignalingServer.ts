@@ -184,9 +184,10 @@ export class SignalingServer {
         next();
       },
       (err: unknown) => {
-        release();
-        // RedisUnavailable: 503 cluster_unavailable.
-        next(err instanceof ApiError && err.reason ? refusal(err.code, err.message, err.reason) : refusal('internal', 'cannot admit the connection'));
+        // Redis unreachable: admitted under this node's own limit (taken above). A viewer whose node died
+        // reconnects to another one and must play on through a Redis outage.
+        this.#deps.logger.warn({ component: 'signaling', address, err: (err as Error).message }, 'socket admitted on this node\'s limit only (shared state unreachable)');
+        if (held) next();
       },
     );
   }
@@ -263,15 +264,9 @@ export class SignalingServer {
     broadcasts.on('reconnecting', (e) => this.io.local.to(streamRoom(e.streamId)).emit('broadcast:reconnecting', e));
     broadcasts.on('ended', (e) => this.io.local.to(streamRoom(e.streamId)).emit('broadcast:ended', e));
     // The stream's metadata or status changed (live, ended): its pages show it without fetching again.
-    // The record is read after the status write was queued (Broadcasts writes in order), so it shows the
-    // new status; a failed read is logged (an event handler never rejects).
     const statusChanged = ({ streamId }: { streamId: string }) => {
-      services.streams.byId(streamId).then(
-        (stream) => {
-          if (stream) this.io.to(streamRoom(streamId)).emit('stream:updated', { stream: streamInfo(stream) });
-        },
-        (err: unknown) => this.#deps.logger.error({ err, streamId }, 'could not read the stream to tell its viewers'),
-      );
+      const stream = services.streams.byId(streamId);
+      if (stream) this.io.to(streamRoom(streamId)).emit('stream:updated', { stream: streamInfo(stream) });
     };
     broadcasts.on('started', statusChanged);
     broadcasts.on('ended', statusChanged);
