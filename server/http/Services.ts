@@ -3,8 +3,8 @@ import type { Config } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
 import type { Tokens } from '../auth/tokens.js';
 import type { LoginAttempts, RateLimit } from '../limits/RateLimit.js';
-import type { UserStore } from '../store/UserStore.js';
-import type { StreamStore } from '../store/StreamStore.js';
+import type { UserStore } from '../store/sql/UserStore.js';
+import type { StreamStore } from '../store/sql/StreamStore.js';
 import type { Metrics } from '../metrics/Metrics.js';
 
 /** What the catalogue needs to know about live broadcasts. */
@@ -30,6 +30,6 @@ export interface Services {
   metrics: Metrics;
   /** Removes a deleted stream's media files (HLS, recordings). */
   deleteStreamMedia(streamId: string): Promise<void>;
-  /** Is the server ready to take broadcasts (workers up, database open)? */
-  readiness(): { ready: boolean; checks: Record<string, boolean> };
+  /** Is the server ready to take broadcasts (workers up, the catalogue answers)? */
+  readiness(): Promise<{ ready: boolean; checks: Record<string, boolean> }>;
 }

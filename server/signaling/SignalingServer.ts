@@ -264,9 +264,15 @@ export class SignalingServer {
     broadcasts.on('reconnecting', (e) => this.io.local.to(streamRoom(e.streamId)).emit('broadcast:reconnecting', e));
     broadcasts.on('ended', (e) => this.io.local.to(streamRoom(e.streamId)).emit('broadcast:ended', e));
     // The stream's metadata or status changed (live, ended): its pages show it without fetching again.
+    // The record is read after the status write was queued (Broadcasts writes in order), so it shows the
+    // new status; a failed read is logged (an event handler never rejects).
     const statusChanged = ({ streamId }: { streamId: string }) => {
-      const stream = services.streams.byId(streamId);
-      if (stream) this.io.to(streamRoom(streamId)).emit('stream:updated', { stream: streamInfo(stream) });
+      services.streams.byId(streamId).then(
+        (stream) => {
+          if (stream) this.io.to(streamRoom(streamId)).emit('stream:updated', { stream: streamInfo(stream) });
+        },
+        (err: unknown) => this.#deps.logger.error({ err, streamId }, 'could not read the stream to tell its viewers'),
+      );
     };
     broadcasts.on('started', statusChanged);
     broadcasts.on('ended', statusChanged);

@@ -26,7 +26,7 @@ export function authRoutes(s: Services): Router {
     }
     // Counted as failed before the (slow) check: guesses sent in parallel see each other's count.
     await Promise.all([byUser.fail(userKey), byAddress.fail(addressKey)]);
-    const user = s.users.byUsername(body.username);
+    const user = await s.users.byUsername(body.username);
     const ok = await verifyPassword(body.password, user?.passwordHash ?? DUMMY_HASH);
     if (!user || !ok) {
       s.metrics.loginFailures.inc();

@@ -14,7 +14,8 @@ import type { StreamList, ViewerTokenResponse } from '../../../shared/api.js';
 import { createStreamBodySchema, listStreamsQuerySchema, streamIdSchema, updateStreamBodySchema } from '../../../shared/apiSchemas.js';
 import { canManage, canWatch } from '../../auth/access.js';
 import { TokenError } from '../../auth/tokens.js';
-import type { StreamRecord } from '../../store/StreamStore.js';
+import type { StreamRecord } from '../../store/sql/StreamStore.js';
+import { StoreError } from '../../store/sql/errors.js';
 import { ApiError } from '../ApiError.js';
 import { baseUrl } from '../baseUrl.js';
 import { authenticate, requestToken, requireRole } from '../middleware/auth.js';
@@ -27,14 +28,14 @@ export function streamRoutes(s: Services): Router {
   const auth = authenticate(s.tokens, s.users);
   const base = (req: Request) => baseUrl(req, s.config.publicUrl);
 
-  const find = (req: Request): StreamRecord => {
+  const find = async (req: Request): Promise<StreamRecord> => {
     const id = parse(streamIdSchema, req.params.id, 'stream id');
-    const stream = s.streams.byId(id);
+    const stream = await s.streams.byId(id);
     if (!stream) throw new ApiError('not_found', `no stream ${id}`);
     return stream;
   };
-  const findManaged = (req: Request): StreamRecord => {
-    const stream = find(req);
+  const findManaged = async (req: Request): Promise<StreamRecord> => {
+    const stream = await find(req);
     if (!canManage(req.user, stream)) throw new ApiError('forbidden', 'only the owner of this stream or an admin may do this');
     return stream;
   };
@@ -48,24 +49,28 @@ export function streamRoutes(s: Services): Router {
         headers: { 'Retry-After': String(rate.retryAfterSeconds) },
       });
     }
-    const stream = s.streams.create({ ownerId: req.user!.sub, ...body });
+    // The account may be removed between the authentication and the insert: its foreign key refuses the row.
+    const stream = await s.streams.create({ ownerId: req.user!.sub, ...body }).catch((err: unknown) => {
+      if (err instanceof StoreError && err.reason === 'missing_reference') throw new ApiError('unauthorized', 'the account of this token no longer exists');
+      throw err;
+    });
     req.log.info({ streamId: stream.id, ownerId: stream.ownerId }, 'stream created');
     res.status(201).location(`/api/streams/${stream.id}`).json(owned(req, stream));
   });
 
-  r.get('/', (req, res) => {
+  r.get('/', async (req, res) => {
     const q = parse(listStreamsQuerySchema, req.query, 'query');
-    const { streams, total } = s.streams.listPublic(q);
+    const { streams, total } = await s.streams.listPublic(q);
     const body: StreamList = { streams: streams.map((st) => publicStream(st, s.live.viewerCount(st.id), base(req))), total };
     res.json(body);
   });
 
-  r.get('/mine', auth, (req, res) => {
-    res.json({ streams: s.streams.listByOwner(req.user!.sub).map((st) => owned(req, st)) });
+  r.get('/mine', auth, async (req, res) => {
+    res.json({ streams: (await s.streams.listByOwner(req.user!.sub)).map((st) => owned(req, st)) });
   });
 
-  r.get('/:id', (req, res) => {
-    const stream = find(req);
+  r.get('/:id', async (req, res) => {
+    const stream = await find(req);
     const token = requestToken(req);
     let user;
     try {
@@ -78,30 +83,34 @@ export function streamRoutes(s: Services): Router {
     res.json(publicStream(stream, s.live.viewerCount(stream.id), base(req)));
   });
 
-  r.patch('/:id', auth, (req, res) => {
-    const stream = findManaged(req);
+  r.patch('/:id', auth, async (req, res) => {
+    const stream = await findManaged(req);
     const changes = parse(updateStreamBodySchema, req.body, 'stream changes');
-    const updated = s.streams.update(stream.id, changes)!;
+    // Deleted by another request since it was read: nothing to answer with.
+    const updated = await s.streams.update(stream.id, changes);
+    if (!updated) throw new ApiError('not_found', `no stream ${stream.id}`);
     s.live.metadataChanged(stream.id);
     res.json(owned(req, updated));
   });
 
   r.delete('/:id', auth, async (req, res) => {
-    const stream = findManaged(req);
+    const stream = await findManaged(req);
     await s.live.endBroadcast(stream.id, 'the stream was deleted');
-    s.streams.delete(stream.id);
+    await s.streams.delete(stream.id);
     await s.deleteStreamMedia(stream.id);
     req.log.info({ streamId: stream.id }, 'stream deleted');
     res.status(204).end();
   });
 
-  r.post('/:id/rotate-key', auth, (req, res) => {
-    const stream = findManaged(req);
-    res.json(owned(req, s.streams.rotateKey(stream.id)!));
+  r.post('/:id/rotate-key', auth, async (req, res) => {
+    const stream = await findManaged(req);
+    const rotated = await s.streams.rotateKey(stream.id);
+    if (!rotated) throw new ApiError('not_found', `no stream ${stream.id}`);
+    res.json(owned(req, rotated));
   });
 
-  r.post('/:id/viewer-token', auth, (req, res) => {
-    const stream = findManaged(req);
+  r.post('/:id/viewer-token', auth, async (req, res) => {
+    const stream = await findManaged(req);
     const { token, expiresAt } = s.tokens.signViewer(stream.id);
     const body: ViewerTokenResponse = { token, expiresAt: expiresAt.toISOString() };
     res.json(body);
