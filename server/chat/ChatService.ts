@@ -14,6 +14,7 @@ import { CHAT_HISTORY, type ChatHistory, type ChatJoinResult, type ChatMessage, 
 import { canManage, canWatch } from '../auth/access.js';
 import { TokenError, type AccessClaims, type Tokens } from '../auth/tokens.js';
 import { KeyedRateLimiter } from '../limits/KeyedRateLimiter.js';
+import type { RateLimit } from '../limits/RateLimit.js';
 import { KeyedSerial } from '../limits/KeyedSerial.js';
 import { StoreError } from '../store/sql/errors.js';
 import { TokenBucket } from '../limits/TokenBucket.js';
@@ -44,6 +45,8 @@ export interface ChatServiceDeps {
   users: UserStore;
   tokens: Tokens;
   limits: ChatLimits;
+  /** Messages per client address counted by every node (cluster mode: RedisShared); default: this node's. */
+  perAddress?: RateLimit;
 }
 
 export interface JoinRequest {
@@ -67,7 +70,7 @@ export class ChatService {
   readonly #deps: ChatServiceDeps;
   readonly #members = new Map<string, ChatMember>();
   readonly #rooms = new Map<string, { room: ChatRoom; members: Set<string> }>();
-  readonly #perAddress: KeyedRateLimiter;
+  readonly #perAddress: RateLimit;
   /** Rooms being read from the store (a join's), shared by concurrent joins of one stream. */
   readonly #loading = new Map<string, Promise<ChatRoom>>();
   /** A stream's message inserts, one at a time (see send). */
@@ -75,7 +78,7 @@ export class ChatService {
 
   constructor(deps: ChatServiceDeps) {
     this.#deps = deps;
-    this.#perAddress = new KeyedRateLimiter(deps.limits.perAddress);
+    this.#perAddress = deps.perAddress ?? new KeyedRateLimiter(deps.limits.perAddress);
   }
 
   /** Rooms in memory (streams with members): for leak checks. */
@@ -182,7 +185,11 @@ export class ChatService {
     const text = cleanMessageText(raw);
     if (text === undefined) throw new ChatError('validation_failed', 'the message is empty');
     if (!m.bucket.take(now)) throw new ChatError('too_many_requests', 'you are sending messages too fast: slow down');
-    if (!this.#perAddress.take(m.identity.address, now).ok) throw new ChatError('too_many_requests', 'too many messages from your address: slow down');
+    const taken = this.#perAddress.take(m.identity.address, now);
+    // Cluster mode (a Redis call; unreachable: RedisUnavailable, 503): the member may have left meanwhile.
+    const decision = taken instanceof Promise ? await taken : taken;
+    if (taken instanceof Promise && this.#members.get(socketId) !== m) throw new ChatError('conflict', 'the connection closed');
+    if (!decision.ok) throw new ChatError('too_many_requests', 'too many messages from your address: slow down');
     const { room } = this.#entry(m.streamId);
     room.admit({ identity: m.identity, moderator: m.canModerate }, text, now);
     const draft = { id: newMessageId(), streamId: m.streamId, at: room.stamp(now), name: m.name, role: m.role, text };

@@ -9,9 +9,12 @@ import type { RateDecision } from './KeyedRateLimiter.js';
 
 export type { RateDecision };
 
-/** `take` one request of `key`: allowed, or refused with the seconds to wait. */
+/**
+ * `take` one request of `key`: allowed, or refused with the seconds to wait. `now` is the in-memory
+ * implementation's clock (tests pass it); the Redis one uses Redis's clock.
+ */
 export interface RateLimit {
-  take(key: string): RateDecision | Promise<RateDecision>;
+  take(key: string, now?: number): RateDecision | Promise<RateDecision>;
 }
 
 /**
