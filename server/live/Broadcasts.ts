@@ -21,7 +21,7 @@ import type { WorkerPool } from '../media/WorkerPool.js';
 import type { StreamStore } from '../store/sql/StreamStore.js';
 import { Broadcast, type PublisherLease } from './Broadcast.js';
 import type { BroadcastOutput } from './BroadcastOutput.js';
-import { LocalAudienceCounts, type AudienceCounts } from './AudienceCounts.js';
+import { LocalAudienceCounts, type AudienceChange, type AudienceCounts } from './AudienceCounts.js';
 import { LiveError, ownerGone } from './LiveError.js';
 import type { LostReceiver } from './ViewerRouters.js';
 
@@ -59,12 +59,14 @@ export class Broadcasts extends EventEmitter<BroadcastsEvents> implements LiveSt
   /** A stream's status writes (live, ended), one at a time in the order of the events (see start). */
   readonly #statusWrites = new KeyedSerial();
   /** Viewer totals: this node's (one machine) or every node's (cluster mode, RedisAudienceCounts). */
-  readonly #counts: AudienceCounts;
+  #counts: AudienceCounts;
+  #unsubscribeCounts: () => void;
+  readonly #countChanged = ({ streamId, total }: AudienceChange) => this.emit('viewers', { streamId, count: total });
 
   constructor(opts: { pool: WorkerPool; streams: StreamStore; logger: Logger; graceMs: number; maxWebrtcViewers: number; audience?: AudienceCounts }) {
     super();
     this.#counts = opts.audience ?? new LocalAudienceCounts();
-    this.#counts.onChange(({ streamId, total }) => this.emit('viewers', { streamId, count: total }));
+    this.#unsubscribeCounts = this.#counts.onChange(this.#countChanged);
     this.#pool = opts.pool;
     this.#streams = opts.streams;
     this.#logger = opts.logger.child({ component: 'broadcasts' });
@@ -180,6 +182,16 @@ export class Broadcasts extends EventEmitter<BroadcastsEvents> implements LiveSt
 
   metadataChanged(streamId: string): void {
     this.emit('updated', { streamId });
+  }
+
+  /**
+   * Cluster mode: viewers counted through `counts` (RedisAudienceCounts: every node's) from now on. Called at
+   * start, before any viewer (what the previous counter held is not carried over).
+   */
+  useAudience(counts: AudienceCounts): void {
+    this.#unsubscribeCounts();
+    this.#counts = counts;
+    this.#unsubscribeCounts = counts.onChange(this.#countChanged);
   }
 
   /** The stream's viewers on every node (on one machine: this node's). */
