@@ -56,6 +56,8 @@ export interface RecordingStore {
   /** Closes the recording; `endedAt` is set once (the first finish) and kept by later ones. */
   finish(id: string, r: RecordingFinish): Promise<void>;
   byId(id: string): Promise<RecordingRecord | undefined>;
+  /** The node holding the recording's files (cluster mode: another node's /hls requests are forwarded there). */
+  nodeOf(id: string): Promise<string | undefined>;
   /** Finished recordings of public streams (optionally of one stream / with a tag), newest first. */
   listPublic(f: RecordingFilter): Promise<{ recordings: RecordingRecord[]; total: number }>;
   /** Recordings a crash of this node left open (other nodes' are theirs). */
@@ -142,6 +144,13 @@ export class SqlRecordingStore implements RecordingStore {
     return translated(async () => {
       const row = await selectRecordings(this.#db).where('r.id', '=', id).executeTakeFirst();
       return row && fromRow(row);
+    });
+  }
+
+  nodeOf(id: string): Promise<string | undefined> {
+    return translated(async () => {
+      const row = await this.#db.selectFrom('recordings').select('node').where('id', '=', id).executeTakeFirst();
+      return row?.node ?? undefined;
     });
   }
 
