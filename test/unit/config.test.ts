@@ -54,4 +54,28 @@ describe('loadConfig', () => {
     expect(d.adminPassword).toBe('<redacted>');
     expect(JSON.stringify(d)).not.toContain('hunter2');
   });
+
+  it('reads ONAIR_DATABASE_URL (PostgreSQL only), never echoing or logging its password', () => {
+    expect(loadConfig({}).databaseUrl).toBeUndefined();
+    expect(loadConfig({ ONAIR_DATABASE_URL: '' }).databaseUrl).toBeUndefined();
+    const url = 'postgres://onair:s3cret-pw@db.internal:5432/onair';
+    const config = loadConfig({ ONAIR_DATABASE_URL: url });
+    expect(config.databaseUrl).toBe(url);
+    expect(loadConfig({ ONAIR_DATABASE_URL: 'postgresql://db.internal/onair' }).databaseUrl).toBe('postgresql://db.internal/onair');
+    const described = describeConfig(config);
+    expect(described.databaseUrl).toBe('postgres://onair:<redacted>@db.internal:5432/onair');
+    expect(JSON.stringify(described)).not.toContain('s3cret-pw');
+    for (const bad of ['mysql://root:hunter2@127.0.0.1/onair', 'db.internal:5432', 'sqlite:///tmp/x.db']) {
+      const err = (() => {
+        try {
+          loadConfig({ ONAIR_DATABASE_URL: bad });
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(err).toBeInstanceOf(ConfigError);
+      expect(String(err)).toMatch(/ONAIR_DATABASE_URL must be a URL such as postgres:\/\//);
+      expect(String(err)).not.toContain('hunter2');
+    }
+  });
 });

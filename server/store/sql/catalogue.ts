@@ -28,6 +28,7 @@ import type { CatalogueSchema } from './schema.js';
 import { SqlStreamStore, type StreamStore } from './StreamStore.js';
 import { SqlUserStore, type UserStore } from './UserStore.js';
 import { SqlWebhookStore, type WebhookStore } from './WebhookStore.js';
+import { SqlAdminUserStore, type AdminUserStore } from '../../admin/AdminUserStore.js';
 
 /** The node id of a single-machine OnAir (the one place it is spelled; migration 0006 backfills with it). */
 export const LOCAL_NODE_ID = 'local';
@@ -46,6 +47,8 @@ export interface Catalogue {
   readonly destinations: DestinationStore;
   /** Webhooks and their deliveries (server/webhooks). */
   readonly webhooks: WebhookStore;
+  /** The admin console's account operations (server/admin): list, role, disable, password. */
+  readonly admin: AdminUserStore;
   /** True when the database answers a trivial query (readiness); never rejects. */
   ping(): Promise<boolean>;
   /** Closes the file or the pool after the queries in flight; twice is harmless. */
@@ -75,8 +78,10 @@ export const databaseUrlSchema = z
 export function maskDatabaseUrl(url: string): string {
   try {
     const u = new URL(url);
-    if (u.password) u.password = '<redacted>';
-    return u.toString();
+    if (!u.password) return u.toString();
+    // The URL class percent-encodes what it is given: a plain marker, replaced after.
+    u.password = 'REDACTED';
+    return u.toString().replace(':REDACTED@', ':<redacted>@');
   } catch {
     return '<not a URL>';
   }
@@ -117,6 +122,7 @@ export async function openCatalogue(opts: CatalogueOptions): Promise<Catalogue> 
     chat: new SqlChatStore(db),
     destinations: new SqlDestinationStore(db),
     webhooks: new SqlWebhookStore(db),
+    admin: new SqlAdminUserStore(db),
     ping: async () => {
       if (closing) return false;
       try {
