@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import type { Router } from 'express';
 import type { Config } from './config/config.js';
 import type { Logger } from './log/logger.js';
 import { loadOrCreateSecret } from './auth/secretFile.js';
@@ -17,6 +18,7 @@ import { answerClientError } from './http/clientError.js';
 import { createHttpApp } from './http/httpApp.js';
 import type { Services } from './http/Services.js';
 import { Broadcasts } from './live/Broadcasts.js';
+import { ClusterLive } from './cluster/ClusterLive.js';
 import { WorkerPool } from './media/WorkerPool.js';
 import { Metrics } from './metrics/Metrics.js';
 import { bootstrapAdmin } from './store/bootstrapAdmin.js';
@@ -65,6 +67,8 @@ export interface OnAir {
   restream: RestreamService;
   /** Webhook deliveries (server/webhooks); `emit` for producers of events. */
   webhooks: Webhooks;
+  /** Cluster mode's live parts (server/cluster/ClusterLive.ts); undefined on one machine. */
+  cluster: ClusterLive | undefined;
   /** The catalogue (server/store/sql): SQLite in the data dir, or PostgreSQL with ONAIR_DATABASE_URL. */
   catalogue: Catalogue;
   close(): Promise<void>;
@@ -109,6 +113,16 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
     throw err;
   }
   const broadcasts = new Broadcasts({ pool, streams, logger, graceMs: config.reconnectGraceMs, maxWebrtcViewers: config.maxWebrtcViewers });
+  // Cluster mode (docs/cluster.md): origin leases, relays of streams live on other nodes, the internal API.
+  const cluster = config.cluster
+    ? await ClusterLive.start({ settings: config.cluster, broadcasts, pool, graceMs: config.reconnectGraceMs, maxWebrtcViewers: config.maxWebrtcViewers, logger }).catch(
+        async (err: unknown) => {
+          pool.close();
+          await catalogue.close();
+          throw err;
+        },
+      )
+    : undefined;
   // Webhooks: events queued in the database (a restart resumes them), delivered signed, with retries.
   const webhookStore = catalogue.webhooks;
   const webhooks = new Webhooks({
@@ -194,6 +208,8 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
       ['/streams', destinationRoutes(services, { destinations, restream, sealer, allowPrivate: config.restreamAllowPrivate, ownRtmpPort: () => ingest?.rtmpPort ?? null })],
     ],
     mounts: [
+      // Node-to-node requests (signed with the cluster secret), before any body parser: the signature covers the bytes.
+      ...(cluster ? [['/internal', cluster.router] as [string, Router]] : []),
       ...sdpEndpoints.mounts,
       ['/hls', hlsRoutes({ hls, streams, tokens, liveWindow: config.hls.liveWindow, viewers: hlsViewers })],
       // oEmbed and the pages' sharing tags (server/sharing).
@@ -223,6 +239,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
       resolve();
     });
   }).catch(async (err: NodeJS.ErrnoException) => {
+    await cluster?.close();
     pool.close();
     await catalogue.close();
     throw err.code === 'EADDRINUSE' ? new Error(`port ${config.port} is in use: set PORT to a free port`) : err;
@@ -230,6 +247,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
   // RTMP/SRT publishers: ordinary broadcast publishers (server/ingest).
   ingest = await IngestServers.start({ config: config.ingest, host: config.host, broadcasts, findStreamByKey: (key) => streams.byKey(key), logger }).catch(async (err) => {
     server.close();
+    await cluster?.close();
     pool.close();
     await catalogue.close();
     throw err;
@@ -245,6 +263,8 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
       logger.info('shutting down');
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       await broadcasts.endAll('the server is shutting down');
+      // After this node's broadcasts ended (their edges were told): relays, pipes, leases, registry entry.
+      await cluster?.close();
       await ingest?.close();
       sdpEndpoints.close();
       hlsViewers.close();
@@ -262,5 +282,5 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
       logger.info('stopped');
     })());
 
-  return { url, port, services, pool, broadcasts, signaling, chat, hls, hlsViewers, ingest: ingest!, restream, webhooks, catalogue, close };
+  return { url, port, services, pool, broadcasts, signaling, chat, hls, hlsViewers, ingest: ingest!, restream, webhooks, cluster, catalogue, close };
 }

@@ -22,7 +22,7 @@
 import type { types } from 'mediasoup';
 import type { Logger } from '../log/logger.js';
 import type { BroadcastMedia, BroadcastOutput } from '../live/BroadcastOutput.js';
-import type { PipedProducer, PipeTuple, PipeUpdate } from './pipeSchemas.js';
+import type { PipedProducer, PipeState, PipeTuple, PipeUpdate } from './pipeSchemas.js';
 import { tupleOf, type PipeTransports } from './PipeTransports.js';
 
 /** The lease the feed acts under (OriginLease satisfies it). */
@@ -55,6 +55,8 @@ export class EdgeFeed implements BroadcastOutput {
   readonly #transport: types.PipeTransport;
   readonly #piped = new Map<string, { consumer: types.Consumer; producer: types.Producer }>();
   #chain: Promise<void> = Promise.resolve();
+  /** The broadcast's state as last piped (told to the edge when it changes). */
+  #state: PipeState = 'live';
   #answered = false;
   #closing: Promise<void> | undefined;
   #onClose: (() => void)[] = [];
@@ -63,8 +65,9 @@ export class EdgeFeed implements BroadcastOutput {
     this.#o = o;
     this.#transport = transport;
     this.name = `edge:${o.edgeNodeId}:${o.pipeId}`;
-    // The router closed (broadcast ended, worker died): nothing left to feed.
-    transport.observer.once('close', () => void this.close('the origin router closed'));
+    // The router closed under the feed (its worker died; an end closes the outputs before the router): the
+    // broadcast goes on on a new router, which the edge pipes from again.
+    transport.observer.once('close', () => void this.close('the origin router closed', { ended: false }));
   }
 
   /** A pipe transport on `router`, connected to the edge's. */
@@ -98,20 +101,27 @@ export class EdgeFeed implements BroadcastOutput {
     this.#step(() => this.#sync(media));
   }
 
-  /** The producers piped so far; changes after this are notified. */
-  initial(): Promise<PipedProducer[]> {
+  /** The producers piped so far and the broadcast's state; changes after this are notified. */
+  initial(): Promise<{ producers: PipedProducer[]; state: PipeState }> {
     return new Promise((resolve, reject) => {
       this.#step(async () => {
         if (this.closed) return reject(new Error('the pipe closed before it was answered'));
         this.#answered = true;
-        resolve([...this.#piped.values()].map(({ consumer, producer }) => describe(consumer, producer)));
+        resolve({ producers: [...this.#piped.values()].map(({ consumer, producer }) => describe(consumer, producer)), state: this.#state });
       });
     });
   }
 
-  /** `tellEdge: false` when the edge itself asked (it has closed its end already). */
-  close(reason: string, { tellEdge = true } = {}): Promise<void> {
+  /**
+   * Closes the feed. As a BroadcastOutput (no options) it is the broadcast ending: the edge's viewers are told
+   * it ended. `ended: false`: the broadcast goes on elsewhere (another router, another origin node, this node
+   * shutting down): the edge pipes again. A lost lease always counts as `ended: false` (the end of a stale
+   * origin's broadcast is not the stream's). `tellEdge: false` when the edge itself asked (it has closed its
+   * end already).
+   */
+  close(reason: string, { tellEdge = true, ended = true } = {}): Promise<void> {
     if (this.#closing) return this.#closing;
+    const over = ended && !this.#o.fence.lost;
     // Set before anything closes: the transport's own close event comes back here, re-entrantly.
     let finish!: () => void;
     this.#closing = new Promise<void>((resolve) => (finish = resolve));
@@ -121,7 +131,7 @@ export class EdgeFeed implements BroadcastOutput {
     if (!this.#answered || !tellEdge) finish();
     else {
       this.#o
-        .notify({ token: this.#o.fence.token, add: [], remove: [], pause: [], resume: [], closed: { reason } })
+        .notify({ token: this.#o.fence.token, add: [], remove: [], pause: [], resume: [], closed: { reason, ended: over } })
         .catch((err: Error) => {
           this.#o.logger.warn({ streamId: this.#o.streamId, edge: this.#o.edgeNodeId, err: err.message }, 'could not tell the edge its pipe closed');
         })
@@ -133,13 +143,16 @@ export class EdgeFeed implements BroadcastOutput {
   #step(work: () => Promise<void>): void {
     this.#chain = this.#chain.then(work).catch((err: Error) => {
       this.#o.logger.warn({ streamId: this.#o.streamId, edge: this.#o.edgeNodeId, err: err.message }, 'edge pipe failed; closing it');
-      void this.close(`the pipe failed: ${err.message}`);
+      void this.close(`the pipe failed: ${err.message}`, { ended: false });
     });
   }
 
   async #sync(media: BroadcastMedia): Promise<void> {
     if (this.closed) return;
-    if (media.router !== this.#o.router) return void this.close('the broadcast moved to another router');
+    if (media.router !== this.#o.router) return void this.close('the broadcast moved to another router', { ended: false });
+    const state: PipeState = media.state === 'reconnecting' ? 'reconnecting' : 'live';
+    const stateChanged = state !== this.#state;
+    this.#state = state;
     const want = producersOf(media);
     const add: PipedProducer[] = [];
     const remove: string[] = [];
@@ -165,7 +178,7 @@ export class EdgeFeed implements BroadcastOutput {
       this.#mirror(consumer, producer.id);
       add.push(describe(consumer, producer));
     }
-    if (add.length + remove.length > 0) await this.#tell({ add, remove });
+    if (add.length + remove.length > 0 || stateChanged) await this.#tell({ add, remove, ...(stateChanged ? { state } : {}) });
   }
 
   /** Pause and resume of the origin's producer reach the edge's. */
@@ -175,10 +188,10 @@ export class EdgeFeed implements BroadcastOutput {
     // The producer closed: the next `update` (the broadcast pushes one) tells the edge.
   }
 
-  async #tell(change: Partial<Pick<PipeUpdate, 'add' | 'remove' | 'pause' | 'resume'>>): Promise<void> {
+  async #tell(change: Partial<Pick<PipeUpdate, 'add' | 'remove' | 'pause' | 'resume' | 'state'>>): Promise<void> {
     if (!this.#answered || this.closed) return;
     // Lost for good: stop. Unsure (Redis unreachable) is no reason to stop the media or its changes.
-    if (this.#o.fence.lost) return void this.close('this node is no longer the stream origin');
+    if (this.#o.fence.lost) return void this.close('this node is no longer the stream origin', { ended: false });
     await this.#o.notify({ token: this.#o.fence.token, add: [], remove: [], pause: [], resume: [], ...change });
   }
 }

@@ -18,12 +18,18 @@
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import type { Logger } from '../log/logger.js';
-import type { PipedProducer, PipeUpdate } from './pipeSchemas.js';
+import type { PipedProducer, PipeState, PipeUpdate } from './pipeSchemas.js';
 
 export interface EdgePipeEvents {
   /** The producers changed (added, removed): viewers of this edge hear of it. */
   producers: [types.Producer[]];
-  closed: [{ reason: string }];
+  /** The origin broadcast's state changed (its publisher dropped, or came back). */
+  state: [PipeState];
+  /**
+   * `ended`: the origin said the broadcast is over. Otherwise the pipe is gone but the broadcast may go on
+   * (moved to another router or node, the origin shutting down, this edge giving it up).
+   */
+  closed: [{ reason: string; ended: boolean }];
 }
 
 export interface EdgePipeInit {
@@ -43,6 +49,7 @@ export class EdgePipe extends EventEmitter<EdgePipeEvents> {
   readonly pipeId: string;
   readonly origin: { nodeId: string; url: string };
   #token = 0;
+  #state: PipeState = 'live';
   readonly #transport: types.PipeTransport;
   readonly #producers = new Map<string, types.Producer>();
   readonly #i: EdgePipeInit;
@@ -71,6 +78,11 @@ export class EdgePipe extends EventEmitter<EdgePipeEvents> {
     return this.#closing !== undefined;
   }
 
+  /** The origin broadcast's state, as last told. */
+  get state(): PipeState {
+    return this.#state;
+  }
+
   get router(): types.Router {
     return this.#i.router;
   }
@@ -84,8 +96,9 @@ export class EdgePipe extends EventEmitter<EdgePipeEvents> {
   }
 
   /** Applies the origin's answer: connect crosswise, make its producers. Called once, by EdgePipes. */
-  async open(token: number, origin: { ip: string; port: number; srtpParameters: types.SrtpParameters }, producers: PipedProducer[]): Promise<void> {
+  async open(token: number, origin: { ip: string; port: number; srtpParameters: types.SrtpParameters }, producers: PipedProducer[], state: PipeState = 'live'): Promise<void> {
     this.#token = token;
+    this.#state = state;
     try {
       await this.#transport.connect(origin);
       for (const p of producers) await this.#add(p);
@@ -100,7 +113,11 @@ export class EdgePipe extends EventEmitter<EdgePipeEvents> {
   apply(update: PipeUpdate): Promise<void> {
     const step = this.#chain.then(async () => {
       if (this.closed) return;
-      if (update.closed) return void (await this.close(update.closed.reason, { tellOrigin: false }));
+      if (update.closed) return void (await this.close(update.closed.reason, { tellOrigin: false, ended: update.closed.ended }));
+      if (update.state && update.state !== this.#state) {
+        this.#state = update.state;
+        this.emit('state', update.state);
+      }
       let changed = false;
       for (const id of update.remove) changed = this.#remove(id) || changed;
       for (const p of update.add) changed = (await this.#add(p)) || changed;
@@ -113,7 +130,7 @@ export class EdgePipe extends EventEmitter<EdgePipeEvents> {
   }
 
   /** Closes the edge's end (and its producers); tells the origin unless it asked. Idempotent. */
-  close(reason: string, { tellOrigin = true } = {}): Promise<void> {
+  close(reason: string, { tellOrigin = true, ended = false } = {}): Promise<void> {
     if (this.#closing) return this.#closing;
     // Set before anything closes: the transport's own close event comes back here, re-entrantly.
     let finish!: () => void;
@@ -121,7 +138,7 @@ export class EdgePipe extends EventEmitter<EdgePipeEvents> {
     this.#opened();
     this.#transport.close();
     this.#producers.clear();
-    this.emit('closed', { reason });
+    this.emit('closed', { reason, ended });
     if (!tellOrigin) finish();
     else {
       this.#i

@@ -124,7 +124,7 @@ export class EdgePipes {
       if (!(await registry.isRegisteredAddress(answer.origin.ip, answer.origin.port, node.id))) {
         throw new Error(`${answer.origin.ip}:${answer.origin.port} is not a media address of node ${node.id}`);
       }
-      await pipe.open(answer.token, answer.origin, answer.producers);
+      await pipe.open(answer.token, answer.origin, answer.producers, answer.state);
       return pipe;
     } catch (err) {
       await pipe.close(`could not open: ${(err as Error).message}`);

@@ -28,12 +28,13 @@ import type { Redis } from './redisClient.js';
 
 export const ORIGIN_LEASE_TTL_MS = 5_000;
 
-// KEYS[1] lease, KEYS[2] fence counter; ARGV[1] node id, ARGV[2] ttl. → {1, token} or {0, holder value}.
+// KEYS[1] lease, KEYS[2] fence counter; ARGV[1] node id, ARGV[2] ttl, ARGV[3] the holder value it may replace
+// ('' none). → {1, token} or {0, holder value}. One script: the check and the set are one step.
 const ACQUIRE = `
 local held = redis.call('GET', KEYS[1])
-if held then return {0, held} end
+if held and held ~= ARGV[3] then return {0, held} end
 local token = redis.call('INCR', KEYS[2])
-redis.call('SET', KEYS[1], ARGV[1] .. '|' .. token, 'NX', 'PX', ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1] .. '|' .. token, 'PX', ARGV[2])
 return {1, token}`;
 
 // KEYS[1] lease; ARGV[1] expected value, ARGV[2] ttl. → 1 extended, 0 not ours.
@@ -91,10 +92,16 @@ export class OriginLeases {
     return `${this.#prefix}origin:${streamId}`;
   }
 
-  /** Takes the stream for this node, unless another node (or this one, by an earlier lease) holds it. */
-  async acquire(streamId: string): Promise<AcquireResult> {
+  /**
+   * Takes the stream for this node, unless another node (or this one, by an earlier lease) holds it. With
+   * `replacing`, the lease of that holder is taken over (compare-and-set, under a new, larger token): the
+   * caller has established that the holder is gone (its node is no longer alive in the registry, or it is
+   * this node's own lease from before a restart). Any other holder still refuses.
+   */
+  async acquire(streamId: string, { replacing }: { replacing?: OriginHolder } = {}): Promise<AcquireResult> {
     const started = performance.now();
-    const [ok, value] = (await this.#opts.redis.eval(ACQUIRE, 2, this.#key(streamId), `${this.#prefix}origin-fence`, this.#opts.nodeId, this.ttlMs)) as [
+    const expected = replacing ? `${replacing.nodeId}|${replacing.token}` : '';
+    const [ok, value] = (await this.#opts.redis.eval(ACQUIRE, 2, this.#key(streamId), `${this.#prefix}origin-fence`, this.#opts.nodeId, this.ttlMs, expected)) as [
       number,
       string | number,
     ];

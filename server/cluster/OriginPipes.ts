@@ -81,13 +81,13 @@ export class OriginPipes {
       try {
         // Refused (and the feed closed) when the broadcast ended meanwhile.
         detach = broadcast.addOutput(feed);
-        const producers = await feed.initial();
+        const { producers, state } = await feed.initial();
         // Fencing again after the awaits: a lease lost meanwhile must not answer as origin.
         await lease.assertCurrent('pipe:open');
-        const answer: OpenPipeAnswer = { token: lease.token, origin: feed.tuple, producers };
+        const answer: OpenPipeAnswer = { token: lease.token, origin: feed.tuple, producers, state };
         return answer;
       } catch (err) {
-        await feed.close('the pipe could not be opened');
+        await feed.close('the pipe could not be opened', { ended: false });
         throw err;
       }
     });
@@ -111,7 +111,7 @@ export class OriginPipes {
       const set = new Set<EdgeFeed>();
       feeds = set;
       const lost = () => {
-        for (const f of [...set]) void f.close('this node is no longer the stream origin');
+        for (const f of [...set]) void f.close('this node is no longer the stream origin', { ended: false });
       };
       lease.once('lost', lost);
       this.#byLease.set(lease, set);
@@ -134,6 +134,6 @@ export class OriginPipes {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.#feeds.values()].map((f) => f.close('the origin node is shutting down')));
+    await Promise.all([...this.#feeds.values()].map((f) => f.close('the origin node is shutting down', { ended: false })));
   }
 }

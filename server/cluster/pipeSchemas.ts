@@ -94,11 +94,19 @@ export const openPipeRequestSchema = z.object({
 });
 export type OpenPipeRequest = z.infer<typeof openPipeRequestSchema>;
 
+/**
+ * The origin broadcast's state: `reconnecting` while its publisher is away (no producers until it comes back
+ * within the grace period). The edge's relay follows it, so that its viewers hear `broadcast:reconnecting`.
+ */
+export const pipeStateSchema = z.enum(['live', 'reconnecting']);
+export type PipeState = z.infer<typeof pipeStateSchema>;
+
 export const openPipeAnswerSchema = z.object({
   /** The origin's lease token for the stream: updates of this pipe carry it. */
   token: z.number().int().min(1),
   origin: pipeTupleSchema,
   producers: z.array(pipedProducerSchema).max(16),
+  state: pipeStateSchema.default('live'),
 });
 export type OpenPipeAnswer = z.infer<typeof openPipeAnswerSchema>;
 
@@ -108,8 +116,14 @@ export const pipeUpdateSchema = z.object({
   remove: z.array(producerIdSchema).max(16).default([]),
   pause: z.array(producerIdSchema).max(16).default([]),
   resume: z.array(producerIdSchema).max(16).default([]),
-  /** The origin closed the pipe (broadcast ended or moved, lease lost): the edge closes its end. */
-  closed: z.object({ reason: z.string().max(200) }).optional(),
+  /** The broadcast's state changed (told before the producer changes of the same update). */
+  state: pipeStateSchema.optional(),
+  /**
+   * The origin closed the pipe: the edge closes its end. `ended`: the broadcast is over (the edge's viewers
+   * are told it ended); otherwise it goes on elsewhere (moved to a new router, lease lost, the origin node
+   * shutting down): the edge pipes again from whichever node is the origin then.
+   */
+  closed: z.object({ reason: z.string().max(200), ended: z.boolean().default(false) }).optional(),
 });
 export type PipeUpdate = z.infer<typeof pipeUpdateSchema>;
 

@@ -11,6 +11,13 @@
  * ended at once, a resumed one waits for its publisher again). A start while the stream's previous broadcast
  * is still ending waits for that end to finish, then starts anew: an encoder that reconnects at once, or a
  * studio that goes live again right after End, succeeds.
+ *
+ * Cluster mode (`useCluster`, docs/cluster.md; absent on one machine): a new broadcast is made only under the
+ * stream's origin lease (`claimOrigin`, before the router), and viewers of a stream live on another node
+ * watch a relay: a Broadcast on this node fed by one pipe from the origin (server/cluster/EdgeRelay.ts),
+ * with the same viewer-facing surface. Relays are not this node's broadcasts: they are not in `get()`, never
+ * move the stream's status and never emit `started`/`ended` (webhooks, status); their viewer events
+ * (producers, reconnecting, receivers lost) are emitted like a broadcast's, and their end as `relayended`.
  */
 import { EventEmitter } from 'node:events';
 import { KeyedSerial } from '../limits/KeyedSerial.js';
@@ -32,8 +39,34 @@ export interface BroadcastsEvents {
   reconnecting: [{ streamId: string; broadcastId: string; graceMs: number }];
   ended: [{ streamId: string; broadcastId: string; reason: string }];
   receiverslost: [{ streamId: string; receivers: LostReceiver[] }];
+  /** A relay's broadcast ended (the origin's ended): its viewers here are told. */
+  relayended: [{ streamId: string; broadcastId: string; reason: string }];
   viewers: [{ streamId: string; count: number }];
   updated: [{ streamId: string }];
+}
+
+/** The origin lease a new broadcast of this node is made under (server/cluster/OriginClaims.ts). */
+export interface OriginClaimHandle {
+  /** It continues a broadcast whose origin node died (the publisher presented the resume key). */
+  readonly takenOver: boolean;
+  /** Whether this node still holds the stream's origin lease. */
+  readonly current: boolean;
+  /** Ties the lease to the broadcast made under it: released when it ends; its loss ends it. */
+  bind(broadcast: Broadcast): void;
+  /** The broadcast could not be made: the lease is given back. */
+  abandon(): void;
+}
+
+/** What the live layer needs of cluster mode (server/cluster). */
+export interface LiveCluster {
+  /** Takes the stream's origin lease (LiveError 'stream_busy' while another alive node holds it). */
+  claimOrigin(streamId: string, opts: { resumeKey?: string; signal?: AbortSignal }): Promise<OriginClaimHandle>;
+  /** This node's relay of a stream live on another node, if it has one. */
+  relay(streamId: string): Broadcast | undefined;
+  /** The relay, opened if the stream is live on another node; undefined when it is live on none. */
+  openRelay(streamId: string): Promise<Broadcast | undefined>;
+  /** This node's audience of the stream changed (an edge without viewers lets its relay go). */
+  audienceChanged(streamId: string, count: number): void;
 }
 
 /** Makes one output for a new broadcast of `streamId` (undefined: none, e.g. HLS turned off). */
@@ -58,6 +91,7 @@ export class Broadcasts extends EventEmitter<BroadcastsEvents> implements LiveSt
   readonly #outputs: OutputFactory[] = [];
   /** A stream's status writes (live, ended), one at a time in the order of the events (see start). */
   readonly #statusWrites = new KeyedSerial();
+  #cluster: LiveCluster | undefined;
   /** Viewer totals: this node's (one machine) or every node's (cluster mode, RedisAudienceCounts). */
   #counts: AudienceCounts;
   #unsubscribeCounts: () => void;
@@ -79,9 +113,40 @@ export class Broadcasts extends EventEmitter<BroadcastsEvents> implements LiveSt
     this.#outputs.push(factory);
   }
 
-  /** The stream's broadcast, while it is live or ending. */
+  /** Cluster mode: set once, by the composition root, before the server serves. */
+  useCluster(cluster: LiveCluster): void {
+    this.#cluster = cluster;
+  }
+
+  /** The stream's broadcast on this node (its origin), while it is live or ending. */
   get(streamId: string): Broadcast | undefined {
     return this.#live.get(streamId);
+  }
+
+  /** What this node's viewers of the stream watch now: its broadcast here, else its relay (cluster mode). */
+  viewable(streamId: string): Broadcast | undefined {
+    const own = this.#live.get(streamId);
+    if (own && !own.ended) return own;
+    const relay = this.#cluster?.relay(streamId);
+    return relay && !relay.ended ? relay : undefined;
+  }
+
+  /** `viewable`, opening a relay when the stream is live on another node (cluster mode). */
+  async watch(streamId: string): Promise<Broadcast | undefined> {
+    return this.viewable(streamId) ?? (await this.#cluster?.openRelay(streamId));
+  }
+
+  /**
+   * Hands a relay's broadcast to the viewer events (called by cluster mode's relays). `quiet()` at its end:
+   * true when its viewers must not be told it ended (it gave way to a broadcast of this node, no viewer
+   * was left, the node shuts down).
+   */
+  adoptRelay(b: Broadcast, quiet: () => boolean): void {
+    const streamId = b.streamId;
+    this.#viewerEvents(b);
+    b.once('ended', ({ reason }) => {
+      if (!quiet()) this.emit('relayended', { streamId, broadcastId: b.id, reason });
+    });
   }
 
   get liveCount(): number {
@@ -127,21 +192,16 @@ export class Broadcasts extends EventEmitter<BroadcastsEvents> implements LiveSt
         this.#logger.info({ streamId, publisher }, 'broadcast resumed');
         return { broadcast: existing, lease, resumed: true };
       }
-      const { broadcast, lease } = await this.#guarded(
-        streamId,
-        Broadcast.create(streamId, publisher, {
-          pool: this.#pool,
-          graceMs: this.#graceMs,
-          maxWebrtcViewers: this.#maxWebrtcViewers,
-          logger: this.#logger,
-        }),
-      );
+      // The origin lease (cluster mode) and the router in one guarded step: a concurrent start waits for both.
+      const { broadcast, lease, claim } = await this.#guarded(streamId, this.#create(streamId, publisher, opts));
       if (!(await this.#streams.byId(streamId))) {
         // Deleted while the broadcast was being made: its deletion found nothing live to end.
         broadcast.router.close();
+        claim?.abandon();
         throw new LiveError('broadcast_ended', 'the stream was deleted');
       }
-      this.#attach(broadcast);
+      this.#attach(broadcast, claim);
+      claim?.bind(broadcast);
       // Written in turn with the 'ended' of its end (#statusWrites): a broadcast that ends while this write
       // runs leaves the stream ended, whichever connection of a pool runs which write.
       try {
@@ -151,8 +211,9 @@ export class Broadcasts extends EventEmitter<BroadcastsEvents> implements LiveSt
         throw err;
       }
       if (broadcast.ended) throw new LiveError('broadcast_ended', 'the broadcast ended while it was starting');
-      this.#logger.info({ streamId, publisher }, 'broadcast started');
-      this.emit('started', { streamId, broadcastId: broadcast.id, publisher });
+      this.#logger.info({ streamId, publisher, takenOver: claim?.takenOver }, 'broadcast started');
+      // A takeover continues the stream (its status stayed live): no second "started".
+      if (!claim?.takenOver) this.emit('started', { streamId, broadcastId: broadcast.id, publisher });
       for (const make of this.#outputs) {
         const output = make(streamId);
         if (output) broadcast.addOutput(output);
@@ -161,7 +222,24 @@ export class Broadcasts extends EventEmitter<BroadcastsEvents> implements LiveSt
         void broadcast.end('the broadcaster left before going live');
         throw ownerGone('broadcast:start');
       }
-      return { broadcast, lease, resumed: false };
+      return { broadcast, lease, resumed: claim?.takenOver ?? false };
+    }
+  }
+
+  /** A new broadcast, made (cluster mode) under the stream's origin lease. */
+  async #create(streamId: string, publisher: string, opts: StartOptions): Promise<{ broadcast: Broadcast; lease: PublisherLease; claim: OriginClaimHandle | undefined }> {
+    const claim = await this.#cluster?.claimOrigin(streamId, { resumeKey: opts.resumeKey, signal: opts.signal });
+    try {
+      const made = await Broadcast.create(streamId, publisher, {
+        pool: this.#pool,
+        graceMs: this.#graceMs,
+        maxWebrtcViewers: this.#maxWebrtcViewers,
+        logger: this.#logger,
+      });
+      return { ...made, claim };
+    } catch (err) {
+      claim?.abandon();
+      throw err;
     }
   }
 
@@ -212,6 +290,7 @@ export class Broadcasts extends EventEmitter<BroadcastsEvents> implements LiveSt
     if (a.has(viewer)) return;
     a.add(viewer);
     this.#counts.setLocal(streamId, a.size);
+    this.#cluster?.audienceChanged(streamId, a.size);
   }
 
   removeViewer(streamId: string, viewer: string): void {
@@ -219,6 +298,7 @@ export class Broadcasts extends EventEmitter<BroadcastsEvents> implements LiveSt
     if (!a?.delete(viewer)) return;
     if (a.size === 0) this.#audience.delete(streamId);
     this.#counts.setLocal(streamId, a.size);
+    this.#cluster?.audienceChanged(streamId, a.size);
   }
 
   /** Ends every broadcast (shutdown). */
@@ -226,9 +306,29 @@ export class Broadcasts extends EventEmitter<BroadcastsEvents> implements LiveSt
     await Promise.all([...this.#live.values()].map((b) => b.end(reason)));
   }
 
-  #attach(b: Broadcast): void {
+  #attach(b: Broadcast, claim: OriginClaimHandle | undefined): void {
     const streamId = b.streamId;
     this.#live.set(streamId, b);
+    this.#viewerEvents(b);
+    b.once('ended', ({ reason }) => {
+      if (this.#live.get(streamId) === b) this.#live.delete(streamId);
+      // Another node took the stream over (this one was a stale origin): the stream did not end.
+      if (claim && !claim.current) {
+        this.#logger.warn({ streamId, reason }, 'broadcast given up: the stream moved to another node');
+        return;
+      }
+      // The stream may have been deleted: setStatus on a missing row does nothing.
+      void this.#statusWrites.run(streamId, () => this.#streams.setStatus(streamId, 'ended')).catch((err: Error) => {
+        this.#logger.error({ streamId, err: err.message }, 'could not mark the stream ended');
+      });
+      this.#logger.info({ streamId, reason }, 'broadcast ended');
+      this.emit('ended', { streamId, broadcastId: b.id, reason });
+    });
+  }
+
+  /** The events viewers of `b` hear (a broadcast of this node or a relay). */
+  #viewerEvents(b: Broadcast): void {
+    const streamId = b.streamId;
     b.on('producers', (producers) => this.emit('producers', { streamId, session: b.session, state: b.state, producers }));
     b.on('reconnecting', ({ graceMs }) => {
       this.#logger.warn({ streamId, graceMs }, 'broadcaster dropped; waiting for them to come back');
@@ -237,15 +337,6 @@ export class Broadcasts extends EventEmitter<BroadcastsEvents> implements LiveSt
     b.on('receiverslost', (receivers) => {
       this.#logger.warn({ streamId, viewers: receivers.length }, 'a worker carrying viewers died; telling them to reconnect');
       this.emit('receiverslost', { streamId, receivers });
-    });
-    b.once('ended', ({ reason }) => {
-      if (this.#live.get(streamId) === b) this.#live.delete(streamId);
-      // The stream may have been deleted: setStatus on a missing row does nothing.
-      void this.#statusWrites.run(streamId, () => this.#streams.setStatus(streamId, 'ended')).catch((err: Error) => {
-        this.#logger.error({ streamId, err: err.message }, 'could not mark the stream ended');
-      });
-      this.#logger.info({ streamId, reason }, 'broadcast ended');
-      this.emit('ended', { streamId, broadcastId: b.id, reason });
     });
   }
 }

@@ -263,6 +263,8 @@ export class SignalingServer {
     broadcasts.on('producers', (e) => this.io.local.to(streamRoom(e.streamId)).emit('broadcast:producers', e));
     broadcasts.on('reconnecting', (e) => this.io.local.to(streamRoom(e.streamId)).emit('broadcast:reconnecting', e));
     broadcasts.on('ended', (e) => this.io.local.to(streamRoom(e.streamId)).emit('broadcast:ended', e));
+    // The end of a relay (cluster mode: the origin's broadcast ended) reaches the viewers of this node's relay.
+    broadcasts.on('relayended', (e) => this.io.local.to(streamRoom(e.streamId)).emit('broadcast:ended', e));
     // The stream's metadata or status changed (live, ended): its pages show it without fetching again.
     // The record is read after the status write was queued (Broadcasts writes in order), so it shows the
     // new status; a failed read is logged (an event handler never rejects).

@@ -21,10 +21,11 @@ function leave(ctx: HandlerContext): void {
   peer.watch(undefined);
 }
 
+/** What the viewer watches on this node: the stream's broadcast here, or (cluster mode) this node's relay of it. */
 function watchedBroadcast(ctx: HandlerContext) {
   if (!ctx.peer.watching) throw new SignalingError('bad_request', 'join a stream first (viewer:join)');
-  const b = ctx.broadcasts.get(ctx.peer.watching);
-  if (!b || b.ended) throw new LiveError('not_live', 'this stream is not live now');
+  const b = ctx.broadcasts.viewable(ctx.peer.watching);
+  if (!b) throw new LiveError('not_live', 'this stream is not live now');
   return b;
 }
 
@@ -52,7 +53,9 @@ export const viewerHandlers: Handlers = {
       // A socket gone meanwhile was counted out by its disconnect (peer.watching was set before the await).
       peer.assertOpen('viewer:join');
     }
-    const b = broadcasts.get(streamId);
+    // Cluster mode: a stream live on another node is watched through this node's relay of it (opened now).
+    const b = await broadcasts.watch(streamId);
+    peer.assertOpen('viewer:join');
     return {
       stream: streamInfo(stream),
       broadcast: b && !b.ended ? { session: b.session, state: b.state, producers: b.producerInfos() } : null,

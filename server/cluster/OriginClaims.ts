@@ -1,0 +1,162 @@
+/**
+ * The origin side of cluster mode for the live layer: a node makes a new broadcast of a stream only under the
+ * stream's origin lease (OriginLeases), and the lease lives exactly as long as that broadcast.
+ *
+ * `claim(streamId, { resumeKey })` (called by Broadcasts.start before it makes the router) takes the lease:
+ * - free → taken;
+ * - held by a node that is no longer alive in the registry (it died), or by this node from before a restart
+ *   (node ids survive restarts) → taken over, compare-and-set under a new, larger fencing token;
+ * - held by an alive node → refused with LiveError('stream_busy'), unless the publisher presents the stream's
+ *   resume key: then its origin has probably just died (the publisher's connection dropped and it came back
+ *   through the load balancer to this node) but is not yet seen as dead (up to 5 s, NODE_ALIVE_MS), so the
+ *   claim waits for that, bounded (below the client's 10 s request timeout), and refuses after.
+ * `bind(broadcast)` then ties the lease to the broadcast: the resume key (its SHA-256) is published in Redis
+ * for every node, the lease is released (and the key removed) when the broadcast ends, and the broadcast ends
+ * when the lease is lost (another node took the stream over: this one is a stale origin).
+ *
+ * Lifetime of a claim: from `claim` to `bind` (or `abandon` when the broadcast could not be made), then the
+ * broadcast's. `lookup(streamId)` gives the internal API (OriginPipes) the stream's broadcast and lease.
+ *
+ * Guards, and why:
+ * - The resume key is kept as a hash: a key read out of Redis would let anyone take the stream over.
+ * - A holder is taken over only when the registry says its node is gone; a busy node with a slow heartbeat
+ *   is not alive for at most 5 s after its last write (LiveKit's rule), which the lease ttl matches.
+ * - Redis unreachable: a claim fails with RedisUnavailable (a new broadcast needs the lease); broadcasts
+ *   already live are not touched.
+ */
+import crypto from 'node:crypto';
+import { LiveError, ownerGone } from '../live/LiveError.js';
+import type { Broadcast } from '../live/Broadcast.js';
+import type { Logger } from '../log/logger.js';
+import { NODE_ALIVE_MS, type NodeRegistry } from './NodeRegistry.js';
+import type { OriginHolder, OriginLease, OriginLeases } from './OriginLeases.js';
+import type { Redis } from './redisClient.js';
+import { needingRedis } from './RedisUnavailable.js';
+
+/** How long a claim with the right resume key waits for an alive-looking origin to be seen dead. */
+export const TAKEOVER_WAIT_MS = NODE_ALIVE_MS + 2_000;
+const POLL_MS = 250;
+/** A resume key outlives its broadcast at most this long when its node died (nobody removed it). */
+const RESUME_KEY_TTL_MS = 24 * 3600_000;
+
+export interface OriginClaimsOptions {
+  redis: Redis;
+  leases: OriginLeases;
+  registry: NodeRegistry;
+  logger: Logger;
+  prefix?: string;
+  /** Default TAKEOVER_WAIT_MS. */
+  takeoverWaitMs?: number;
+}
+
+export interface OriginClaim {
+  readonly lease: OriginLease;
+  /**
+   * The stream continues a broadcast whose origin node died (the publisher presented the resume key of the
+   * stream's broadcast, which is removed when a broadcast ends).
+   */
+  readonly takenOver: boolean;
+  /** Ties the lease to the broadcast made under it (see the header). */
+  bind(broadcast: Broadcast): void;
+  /** The broadcast could not be made: the lease is released. */
+  abandon(): void;
+  /** Whether this node still holds the stream (false once another node took it over). */
+  readonly current: boolean;
+}
+
+const hash = (key: string): string => crypto.createHash('sha256').update(key).digest('hex');
+
+// KEYS[1] resume key record; ARGV[1] expected hash. Compare-and-delete: a successor's key is left alone.
+const FORGET = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+export class OriginClaims {
+  readonly #o: OriginClaimsOptions;
+  readonly #prefix: string;
+  readonly #bound = new Map<string, { broadcast: Broadcast; lease: OriginLease }>();
+
+  constructor(o: OriginClaimsOptions) {
+    this.#o = o;
+    this.#prefix = o.prefix ?? 'onair:';
+  }
+
+  /** The stream's broadcast on this node and the lease it runs under (for OriginPipes). */
+  lookup(streamId: string): { broadcast: Broadcast; lease: OriginLease } | undefined {
+    return this.#bound.get(streamId);
+  }
+
+  async claim(streamId: string, { resumeKey, signal }: { resumeKey?: string; signal?: AbortSignal } = {}): Promise<OriginClaim> {
+    const { leases, registry } = this.#o;
+    const deadline = performance.now() + (this.#o.takeoverWaitMs ?? TAKEOVER_WAIT_MS);
+    let keyMatches: boolean | undefined;
+    for (;;) {
+      if (signal?.aborted) throw ownerGone('broadcast:start');
+      const holder = await this.#ask(() => leases.current(streamId));
+      let replacing: OriginHolder | undefined;
+      if (holder) {
+        const gone = holder.nodeId === registry.nodeId || !(await this.#ask(() => registry.node(holder.nodeId)));
+        if (gone) replacing = holder;
+        else {
+          keyMatches ??= resumeKey !== undefined && (await this.#resumeKeyMatches(streamId, resumeKey));
+          if (!keyMatches || performance.now() >= deadline) {
+            throw new LiveError('stream_busy', `this stream is being broadcast through another node (${holder.nodeId})`);
+          }
+          await new Promise((r) => setTimeout(r, POLL_MS));
+          continue;
+        }
+      }
+      const r = await this.#ask(() => leases.acquire(streamId, replacing ? { replacing } : {}));
+      if (!r.ok) {
+        // Another node took it meanwhile: look again (it may be alive now, or gone as well).
+        if (performance.now() >= deadline) throw new LiveError('stream_busy', `this stream is being broadcast through another node (${r.holder.nodeId})`);
+        continue;
+      }
+      if (replacing) this.#o.logger.warn({ streamId, from: replacing.nodeId, token: r.lease.token }, 'took the stream over from a node that is gone');
+      keyMatches ??= resumeKey !== undefined && (await this.#resumeKeyMatches(streamId, resumeKey).catch(() => false));
+      // The resume key of the stream's broadcast (removed when a broadcast ends): this start continues a
+      // broadcast whose origin is gone, whether its lease was taken over or had expired meanwhile.
+      return this.#claimOf(streamId, r.lease, keyMatches);
+    }
+  }
+
+  #claimOf(streamId: string, lease: OriginLease, takenOver: boolean): OriginClaim {
+    const key = `${this.#prefix}resume:${streamId}`;
+    return {
+      lease,
+      takenOver,
+      get current() {
+        return !lease.lost;
+      },
+      abandon: () => void lease.release(),
+      bind: (broadcast) => {
+        const entry = { broadcast, lease };
+        this.#bound.set(streamId, entry);
+        const digest = hash(broadcast.resumeKey);
+        this.#o.redis.set(key, digest, 'PX', RESUME_KEY_TTL_MS).catch((err: Error) => {
+          this.#o.logger.warn({ streamId, err: err.message }, 'could not publish the resume key: a takeover by another node will need a new start');
+        });
+        const lost = () => void broadcast.end('the stream moved to another node');
+        lease.once('lost', lost);
+        broadcast.once('ended', () => {
+          lease.off('lost', lost);
+          if (this.#bound.get(streamId) === entry) this.#bound.delete(streamId);
+          if (lease.lost) return;
+          void this.#o.redis.eval(FORGET, 1, key, digest).catch(() => undefined);
+          void lease.release();
+        });
+      },
+    };
+  }
+
+  async #resumeKeyMatches(streamId: string, resumeKey: string): Promise<boolean> {
+    const stored = await this.#ask(() => this.#o.redis.get(`${this.#prefix}resume:${streamId}`));
+    // A malformed record (another version, a hand edit) matches nothing.
+    return stored !== null && /^[0-9a-f]{64}$/.test(stored) && crypto.timingSafeEqual(Buffer.from(stored, 'hex'), Buffer.from(hash(resumeKey), 'hex'));
+  }
+
+  /** A Redis call of a claim: unreachable → RedisUnavailable (503 cluster_unavailable: no lease, no broadcast). */
+  #ask<T>(fn: () => Promise<T>): Promise<T> {
+    return needingRedis('broadcast:start', fn);
+  }
+}
