@@ -46,7 +46,9 @@ import { WEBHOOK_DEFAULTS } from './webhooks/webhookConfig.js';
 import { webhooksFromLive, webhooksFromRecordings, webhooksFromRestream } from './webhooks/webhookSources.js';
 import { webhookRoutes } from './http/routes/webhookRoutes.js';
 import { RestreamService } from './restream/RestreamService.js';
-import { pushRestreamState } from './restream/pushRestreamState.js';
+import { pushRestreamState, shareRestreamState } from './restream/pushRestreamState.js';
+import { RedisShared, type SharedLimits } from './cluster/RedisShared.js';
+import type { RestreamStateEvent } from '../shared/restream.js';
 import { RESTREAM_SETTINGS } from './restream/restreamSettings.js';
 
 export interface OnAir {
@@ -123,6 +125,23 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
         },
       )
     : undefined;
+  // The limits every node enforces (in memory on one machine; in cluster mode, counted by every node in Redis).
+  const limits: SharedLimits = {
+    streamCreation: { rate: DEFAULTS.streamCreatesPerMinute / 60, burst: DEFAULTS.streamCreatesPerMinute },
+    chatPerAddress: chatLimits(config.chatMessagesPerAddress).perAddress,
+    loginFreeAttempts: { byUser: 3, byAddress: 20 },
+    maxSocketsPerAddress: config.maxSocketsPerAddress,
+  };
+  // Cluster mode: socket.io across nodes, one audience, shared limits (server/cluster/RedisShared.ts).
+  const shared = cluster
+    ? await RedisShared.start({ redis: cluster.node.redis, registry: cluster.node.registry, limits, logger }).catch(async (err: unknown) => {
+        await cluster.close();
+        pool.close();
+        await catalogue.close();
+        throw err;
+      })
+    : undefined;
+  if (shared) broadcasts.useAudience(shared.audience);
   // Webhooks: events queued in the database (a restart resumes them), delivered signed, with retries.
   const webhookStore = catalogue.webhooks;
   const webhooks = new Webhooks({
@@ -174,15 +193,18 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
     config,
     logger,
     tokens,
-    loginThrottle: { byUser: new LoginThrottle({ freeAttempts: 3 }), byAddress: new LoginThrottle({ freeAttempts: 20 }) },
-    streamCreation: new KeyedRateLimiter({ rate: DEFAULTS.streamCreatesPerMinute / 60, burst: DEFAULTS.streamCreatesPerMinute }),
+    loginThrottle: shared?.login ?? {
+      byUser: new LoginThrottle({ freeAttempts: limits.loginFreeAttempts.byUser }),
+      byAddress: new LoginThrottle({ freeAttempts: limits.loginFreeAttempts.byAddress }),
+    },
+    streamCreation: shared?.streamCreation ?? new KeyedRateLimiter(limits.streamCreation),
     users,
     streams,
     live: broadcasts,
     metrics,
     deleteStreamMedia: (streamId) => hls.deleteStreamFiles(streamId),
     readiness: async () => {
-      const checks = { workers: pool.aliveCount === pool.size, database: await catalogue.ping() };
+      const checks = { workers: pool.aliveCount === pool.size, database: await catalogue.ping(), ...(shared ? { redis: shared.ready } : {}) };
       return { ready: Object.values(checks).every(Boolean), checks };
     },
   };
@@ -190,7 +212,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
   // Set once the ingest listeners are up (after the HTTP server): the destination routes read its RTMP port.
   let ingest: IngestServers | undefined;
   const sdpEndpoints = whipWhep({ broadcasts, pool, streams, users, tokens, logger });
-  const chat = new ChatService({ store: catalogue.chat, streams, users, tokens, limits: chatLimits(config.chatMessagesPerAddress) });
+  const chat = new ChatService({ store: catalogue.chat, streams, users, tokens, limits: chatLimits(config.chatMessagesPerAddress), ...(shared ? { perAddress: shared.chatPerAddress } : {}) });
   // HLS players counted into the same audience as WebRTC and WHEP viewers (server/hls/HlsViewerSessions.ts).
   const hlsViewers = new HlsViewerSessions({
     audience: broadcasts,
@@ -220,9 +242,13 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
   // Host is checked by the app (httpApp), so that its absence is answered like every other error.
   const server = http.createServer({ requireHostHeader: false }, app);
   server.on('clientError', answerClientError);
-  const signaling = new SignalingServer(server, { services, broadcasts, pool, logger, chat });
+  const signaling = new SignalingServer(server, { services, broadcasts, pool, logger, chat, ...(shared ? { cluster: { adapter: shared.adapter(), sockets: shared.sockets } } : {}) });
   webhooksFromRestream(restream, webhooks);
-  restream.on('state', (e) => pushRestreamState(signaling.io, async (id) => (await streams.byId(id))?.ownerId, e, (err) => logger.error({ err }, 'could not push a restream state')));
+  const ownerOf = async (id: string) => (await streams.byId(id))?.ownerId;
+  const restreamStateFailed = (err: unknown) => logger.error({ err }, 'could not push a restream state');
+  // Cluster mode: the owner's pages may be on any node (through the adapter).
+  const pushState = shared ? shareRestreamState(signaling.io, ownerOf, restreamStateFailed) : (e: RestreamStateEvent) => pushRestreamState(signaling.io, ownerOf, e, restreamStateFailed);
+  restream.on('state', pushState);
   // Stream health of encoder broadcasts (WHIP, RTMP, SRT), pushed to the owner's studio (server/ingest/health).
   broadcasts.addOutputFactory(
     ingestHealthOutputs({ ownerOf: async (id) => (await streams.byId(id))?.ownerId, push: (ownerId, e) => pushIngestHealth(signaling.io, ownerId, e), logger }),
@@ -239,6 +265,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
       resolve();
     });
   }).catch(async (err: NodeJS.ErrnoException) => {
+    await shared?.close();
     await cluster?.close();
     pool.close();
     await catalogue.close();
@@ -247,6 +274,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
   // RTMP/SRT publishers: ordinary broadcast publishers (server/ingest).
   ingest = await IngestServers.start({ config: config.ingest, host: config.host, broadcasts, findStreamByKey: (key) => streams.byKey(key), logger }).catch(async (err) => {
     server.close();
+    await shared?.close();
     await cluster?.close();
     pool.close();
     await catalogue.close();
@@ -276,6 +304,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
       server.closeAllConnections();
       await signalingClosed;
       await serverClosed;
+      await shared?.close();
       await webhooks.close();
       pool.close();
       await catalogue.close();
