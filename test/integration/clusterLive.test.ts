@@ -8,7 +8,8 @@
  * Shown here:
  * - a viewer on B joins, gets the origin's producer ids, consumes them; RTP reaches B's relay router and a
  *   consumer there (its stats count bytes); a keyframe request on B reaches A's producer (its PLI count);
- *   one pipe per (stream, edge node) whatever the number of viewers; the relay closes after its viewers left;
+ *   one pipe per (stream, edge node) whatever the number of viewers; a WHEP player on C plays from C's relay;
+ *   the relay closes after its viewers left;
  * - the studio's End reaches B's viewers as broadcast:ended (once), and B's relay and pipe close;
  * - a second studio on another node is refused (stream_busy) while the origin is alive;
  * - the origin dies (its Redis connection cut: no heartbeat, no lease renewal; its workers SIGKILLed: no
@@ -18,6 +19,8 @@
  */
 import type { types } from 'mediasoup';
 import dgram from 'node:dgram';
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerEvents } from '../../shared/signaling.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
@@ -28,6 +31,8 @@ import { connect, recvRtpCapabilities, type TestSocket } from '../helpers/signal
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
 import { until } from '../helpers/until.js';
 
+/** A recvonly offer Chromium made (test/fixtures/sdp), as a WHEP player sends it. */
+const WHEP_OFFER = fs.readFileSync(fileURLToPath(new URL('../fixtures/sdp/chromium-whep-recvonly.sdp', import.meta.url)), 'utf8');
 const CLUSTER_SECRET = 'cluster-live-test-secret-0123456789abcdef';
 const JWT_SECRET = 'cluster-live-test-jwt-secret-0123456789abcdef';
 
@@ -177,13 +182,26 @@ describe('cluster mode: a stream published on one node, watched on the others', 
       return (await pliCount(studio.source.video)) > plis;
     });
 
-    // The studio ends: B's viewers hear it, once each; B's relay and pipe close; A's feed too.
+    // A WHEP player on C plays from C's relay of the stream (its own pipe from A).
+    const c = nodes[2]!;
+    const whep = await fetch(`${c.url}/whep/${stream.id}`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: WHEP_OFFER });
+    expect(whep.status, await whep.clone().text()).toBe(201);
+    expect(c.cluster!.relays.size).toBe(1);
+    expect(ids(c.broadcasts.viewable(stream.id)!.producerInfos())).toEqual(ids(origin.producerInfos()));
+    expect(a.cluster!.node.originPipes.size).toBe(2);
+    expect((await c.api('GET', `/api/streams/${stream.id}`)).body.status).toBe('live');
+
+    // The studio ends: B's viewers hear it, once each; B's and C's relays and pipes close; A's feeds too.
     const ended1 = record(v1.socket, 'broadcast:ended');
     const ended2 = record(v2.socket, 'broadcast:ended');
     const stopped = await studio.socket.request('broadcast:stop', {});
     expect(stopped.ok).toBe(true);
     await until('broadcast:ended on B', () => ended1.length === 1 && ended2.length === 1);
-    await until('B relay and pipe closed', () => b.cluster!.relays.size === 0 && b.cluster!.node.edgePipes.size === 0 && a.cluster!.node.originPipes.size === 0);
+    await until('the relays and pipes closed', () =>
+      [b.cluster!.relays.size, b.cluster!.node.edgePipes.size, c.cluster!.relays.size, c.cluster!.node.edgePipes.size, a.cluster!.node.originPipes.size].every((n) => n === 0),
+    );
+    // The WHEP session ended with C's relay (it was an output of it).
+    expect((await fetch(`${c.url}${whep.headers.get('location')}`, { method: 'DELETE' })).status).toBe(404);
     expect(b.broadcasts.viewable(stream.id)).toBeUndefined();
     expect(ended1).toHaveLength(1);
     expect((await b.api('GET', `/api/streams/${stream.id}`)).body.status).toBe('ended');
@@ -228,7 +246,7 @@ describe('cluster mode: a stream published on one node, watched on the others', 
     a.cluster!.node.redis.disconnect();
     for (const w of a.pool.workers()) process.kill(w.worker.pid, 'SIGKILL');
     a.signaling.io.httpServer.closeAllConnections();
-    a.signaling.io.disconnectSockets(true);
+    a.signaling.io.local.disconnectSockets(true);
     await until('the studio socket dropped', () => !studio.socket.connected);
     studio.source.stop();
 
