@@ -156,6 +156,9 @@ export class Studio extends TypedEmitter<{ state: [BroadcastState] }> {
       // catches up: the server finishes the recording before it calls the stream ended.
       broadcaster.on('ended', ({ streamId }) => this.#picker.setStatus(streamId, 'ended')),
     ];
+    // Connected from the start, not only once live here: an encoder's broadcast of the owner's streams
+    // (OBS over RTMP, SRT, WHIP) reports its health to this socket (ingest:health).
+    signaling.connect();
     this.#renderControls();
   }
 
