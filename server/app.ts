@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import type { Router } from 'express';
+import type { RequestHandler, Router } from 'express';
 import type { Config } from './config/config.js';
 import type { Logger } from './log/logger.js';
 import { loadOrCreateSecret } from './auth/secretFile.js';
@@ -32,6 +32,8 @@ import { mediaRoutes } from './http/routes/mediaRoutes.js';
 import { recordingRoutes } from './http/routes/recordingRoutes.js';
 import { HlsService } from './hls/HlsService.js';
 import { hlsRoutes } from './hls/hlsRoutes.js';
+import { mediaHolders } from './cluster/mediaHolders.js';
+import { mediaProxy } from './cluster/mediaProxy.js';
 import { HlsViewerSessions } from './hls/HlsViewerSessions.js';
 import { PortPool } from './hls/PortPool.js';
 import { ChatService } from './chat/ChatService.js';
@@ -233,6 +235,18 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
       // Node-to-node requests (signed with the cluster secret), before any body parser: the signature covers the bytes.
       ...(cluster ? [['/internal', cluster.router] as [string, Router]] : []),
       ...sdpEndpoints.mounts,
+      // Cluster mode: /hls requests for files another node holds are forwarded to it (server/cluster/mediaProxy.ts).
+      ...(cluster
+        ? [
+            [
+              '/hls',
+              mediaProxy({
+                holders: mediaHolders({ nodeId: cluster.node.nodeId, hls, leases: cluster.node.leases, registry: cluster.node.registry, recordingNode: (id) => recordings.nodeOf(id) }),
+                logger,
+              }),
+            ] as [string, RequestHandler],
+          ]
+        : []),
       ['/hls', hlsRoutes({ hls, streams, tokens, liveWindow: config.hls.liveWindow, viewers: hlsViewers })],
       // oEmbed and the pages' sharing tags (server/sharing).
       ['/', oembedRoutes({ catalogue: sharing, publicUrl: config.publicUrl })],
