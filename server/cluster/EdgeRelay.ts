@@ -50,6 +50,11 @@ export interface EdgeRelayOptions {
   isAlive: (nodeId: string) => Promise<boolean>;
   /** This node's id. */
   selfId: string;
+  /**
+   * Hands the relay's broadcast to the viewer events before its first pipe opens (Broadcasts.adoptRelay), so
+   * that viewers already waiting hear its first producers. `quiet()`: its end is not to be told.
+   */
+  adopt: (broadcast: Broadcast, quiet: () => boolean) => void;
   logger: Logger;
   watchMs?: number;
 }
@@ -87,6 +92,7 @@ export class EdgeRelay {
       logger: o.logger,
     });
     const relay = new EdgeRelay(o, broadcast, lease);
+    o.adopt(broadcast, () => relay.#quiet);
     try {
       await relay.#pipeFromOrigin();
     } catch (err) {

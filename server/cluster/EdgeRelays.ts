@@ -121,6 +121,7 @@ export class EdgeRelays {
         originOf: (id) => leases.current(id),
         isAlive: async (id) => (await registry.node(id)) !== undefined,
         selfId: registry.nodeId,
+        adopt: (broadcast, quiet) => this.#o.broadcasts.adoptRelay(broadcast, quiet),
         logger: this.#o.logger,
         ...(this.#o.watchMs ? { watchMs: this.#o.watchMs } : {}),
       });
@@ -133,7 +134,6 @@ export class EdgeRelays {
       return undefined;
     }
     this.#relays.set(streamId, relay);
-    this.#o.broadcasts.adoptRelay(relay.broadcast, () => relay.quiet);
     relay.broadcast.once('ended', () => {
       if (this.#relays.get(streamId) === relay) this.#relays.delete(streamId);
     });

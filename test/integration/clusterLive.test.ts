@@ -12,6 +12,9 @@
  *   the relay closes after its viewers left;
  * - the studio's End reaches B's viewers as broadcast:ended (once), and B's relay and pipe close;
  * - a second studio on another node is refused (stream_busy) while the origin is alive;
+ * - a viewer who joined an edge before the stream went live gets its producers when it does;
+ * - the origin's publisher drops and resumes: edge viewers hear broadcast:reconnecting, then the new
+ *   producers, on the same relay session and pipe;
  * - the origin dies (its Redis connection cut: no heartbeat, no lease renewal; its workers SIGKILLed: no
  *   media; its HTTP connections dropped): the studio reconnects to B with its resume key, B waits until A is
  *   no longer alive, takes the stream over under a larger fencing token and becomes the origin; C's viewer,
@@ -20,6 +23,7 @@
 import type { types } from 'mediasoup';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
+import type http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerEvents } from '../../shared/signaling.js';
@@ -227,6 +231,50 @@ describe('cluster mode: a stream published on one node, watched on the others', 
     await studio.socket.request('broadcast:stop', {});
   }, 60_000);
 
+  it('a viewer on an edge node who joined before the stream went live gets its producers when it goes live on another node', async () => {
+    const [a, b] = [nodes[0]!, nodes[1]!];
+    const stream = await newStream('joined early');
+    const v = await viewerOn(b, stream.id);
+    expect(v.joined.broadcast).toBeNull();
+    expect(b.cluster!.relays.size).toBe(0);
+    const producersSeen = record(v.socket, 'broadcast:producers');
+    const studio = await studioOn(a, stream.id, stream.token);
+    const want = ids([studio.source.video, studio.source.audio]);
+    await until('the producers reach the early viewer on B', () => producersSeen.some((e) => ids(e.producers).join() === want.join()));
+    expect(await consumeAll(v.socket, [studio.source.video.id])).toEqual([studio.source.video.id]);
+    await studio.socket.request('broadcast:stop', {});
+  }, 60_000);
+
+  it("the origin's publisher drops and comes back on the origin: edge viewers hear reconnecting, then consume the new producers on the same relay session", async () => {
+    const [a, b] = [nodes[0]!, nodes[1]!];
+    const stream = await newStream('publisher drop');
+    const studio = await studioOn(a, stream.id, stream.token);
+    const v = await viewerOn(b, stream.id);
+    const session = v.joined.broadcast!.session;
+    const reconnecting = record(v.socket, 'broadcast:reconnecting');
+    const producersSeen = record(v.socket, 'broadcast:producers');
+
+    studio.socket.disconnect();
+    studio.source.stop();
+    await until('broadcast:reconnecting on B', () => reconnecting.length > 0);
+    expect(b.broadcasts.viewable(stream.id)!.state).toBe('reconnecting');
+    expect(b.broadcasts.viewable(stream.id)!.producerInfos()).toEqual([]);
+
+    // Back on A with the resume key (a resume on the same node: the stream never left A).
+    const again = await studioOn(a, stream.id, stream.token, studio.started.resumeKey);
+    expect(again.started.resumed).toBe(true);
+    const newIds = ids([again.source.video, again.source.audio]);
+    await until('the new producers on B', () => producersSeen.some((e) => e.state === 'live' && ids(e.producers).join() === newIds.join()));
+    const relay = b.broadcasts.viewable(stream.id)!;
+    expect(relay.session).toBe(session);
+    expect(relay.state).toBe('live');
+    expect(await consumeAll(v.socket, [again.source.video.id])).toEqual([again.source.video.id]);
+    const onB = await plainConsumer(relay.router, again.source.video.id);
+    await until('RTP on B again', async () => (await bytesSent(onB)) > 10_000);
+    expect(b.cluster!.node.edgePipes.size).toBe(1); // the same pipe carried the drop and the resume
+    await again.socket.request('broadcast:stop', {});
+  }, 60_000);
+
   it('the origin dies: the studio reconnects to another node with its resume key, which takes the stream over; viewers on a third node play again', async () => {
     const [a, b, c] = [nodes[0]!, nodes[1]!, nodes[2]!];
     const stream = await newStream('takeover');
@@ -245,7 +293,7 @@ describe('cluster mode: a stream published on one node, watched on the others', 
     // killed), no connections (its HTTP connections and signaling sockets dropped: the studio's closes).
     a.cluster!.node.redis.disconnect();
     for (const w of a.pool.workers()) process.kill(w.worker.pid, 'SIGKILL');
-    a.signaling.io.httpServer.closeAllConnections();
+    (a.signaling.io.httpServer as http.Server).closeAllConnections();
     a.signaling.io.local.disconnectSockets(true);
     await until('the studio socket dropped', () => !studio.socket.connected);
     studio.source.stop();
