@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { afterAll } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openCatalogue } from '../../server/store/sql/catalogue.js';
 import { describeStoreContract } from './storeContract.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'onair-contract-'));
@@ -21,4 +22,17 @@ describeStoreContract({
       raw.close();
     }
   },
+});
+
+describe('catalogue on SQLite, as one machine runs it', () => {
+  it('keeps the file in WAL mode (readers never wait for the writer)', async () => {
+    const sqliteFile = path.join(root, 'wal', 'onair.db');
+    await (await openCatalogue({ sqliteFile })).close();
+    const raw = new BetterSqlite3(sqliteFile, { readonly: true });
+    try {
+      expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+    } finally {
+      raw.close();
+    }
+  });
 });
