@@ -7,7 +7,8 @@
  * such as YouTube and Twitch refuse or mishandle video-only streams).
  * Output: FLV over RTMP(S). H.264 is copied (keyframes requested from the publisher every
  * `keyframeSeconds`); any other codec is encoded with libx264 veryfast/zerolatency, a keyframe every
- * `keyframeSeconds`. Opus is always encoded to AAC (FLV carries no Opus). Progress goes to fd 3 (`-progress`),
+ * `keyframeSeconds`. Opus is always encoded to AAC (FLV carries no Opus), its timestamps made continuous
+ * first (see below). Progress goes to fd 3 (`-progress`),
  * which RestreamOutput reads to learn that the destination takes media.
  */
 export interface RestreamPlan {
@@ -48,6 +49,12 @@ export function restreamArgs(p: RestreamPlan): string[] {
       '-b:v', `${p.videoKbps}k`, '-maxrate', `${p.videoKbps}k`, '-bufsize', `${p.videoKbps * 2}k`,
     );
   }
+  // The Opus RTP's timestamps are not continuous: ffmpeg's RTP demuxer re-bases them when the first RTCP
+  // sender report arrives (and a late or lost packet leaves a gap), so decoded audio can step back a few ms;
+  // the AAC encoder then stamps two packets with the same millisecond (FLV's unit), which players and
+  // strict muxers reject as non-monotonic. Resampling with async=1 makes the audio follow its sample count
+  // (small steps stretched or squeezed, large ones filled with silence or trimmed): strictly increasing.
+  if (p.hasAudio) args.push('-af', 'aresample=async=1');
   args.push('-c:a', 'aac', '-b:a', `${p.audioKbps}k`, '-ar', '48000', '-ac', '2');
   if (!p.hasAudio) args.push('-shortest');
   args.push('-rw_timeout', String(p.ioTimeoutSeconds * 1_000_000), '-flvflags', 'no_duration_filesize', '-f', 'flv', p.target);

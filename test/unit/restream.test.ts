@@ -17,7 +17,7 @@ describe('restreamArgs', () => {
       '-hide_banner', '-loglevel', 'warning', '-nostats', '-nostdin', '-progress', 'pipe:3', '-stats_period', '0.5',
       '-protocol_whitelist', 'file,udp,rtp', '-fflags', '+genpts', '-analyzeduration', '1000000', '-probesize', '1000000',
       '-reorder_queue_size', '64', '-max_delay', '200000', '-listen_timeout', '2', '-i', '/tmp/x/attempt1.sdp',
-      '-map', '0:v:0', '-map', '0:a:0', '-c:v', 'copy', '-c:a', 'aac', '-b:a', '128k', '-ar', '48000', '-ac', '2',
+      '-map', '0:v:0', '-map', '0:a:0', '-c:v', 'copy', '-af', 'aresample=async=1', '-c:a', 'aac', '-b:a', '128k', '-ar', '48000', '-ac', '2',
       '-rw_timeout', '10000000', '-flvflags', 'no_duration_filesize', '-f', 'flv', 'rtmp://a.example/live/KEY',
     ]);
   });
@@ -37,6 +37,8 @@ describe('restreamArgs', () => {
     const a = restreamArgs({ ...plan, hasAudio: false });
     expect(a.join(' ')).toContain('-f lavfi -i anullsrc=channel_layout=stereo:sample_rate=48000 -map 0:v:0 -map 1:a:0');
     expect(a).toContain('-shortest');
+    // anullsrc's timestamps are continuous already: only RTP audio is resampled.
+    expect(a).not.toContain('aresample=async=1');
   });
 
   it('joins the URL and key; logs show no key', () => {
