@@ -76,8 +76,9 @@ export class RedisAudienceCounts implements AudienceCounts {
   }
 
   setLocal(streamId: string, count: number): void {
-    const streams = `${this.#o.prefix}audience-streams`;
-    if (count > 0) void this.#o.redis.sadd(streams, streamId).catch(() => undefined);
+    // Named for nodes that start later, when this node's first viewer of it comes (a failed add is made
+    // again by the rewrite after Redis is back).
+    if (count > 0 && this.#counts.own(streamId) === 0) void this.#o.redis.sadd(`${this.#o.prefix}audience-streams`, streamId).catch(() => undefined);
     this.#counts.set(streamId, count).catch((err: Error) => {
       this.#o.logger.warn({ streamId, count, err: err.message }, 'viewer count not shared (Redis unreachable); it will be when Redis is back');
     });
@@ -97,6 +98,8 @@ export class RedisAudienceCounts implements AudienceCounts {
   /** Rewrites what failed, re-reads every total known or asked for, reports those that changed. */
   async refresh(rewriteAll = false): Promise<void> {
     await this.#counts.flush(rewriteAll);
+    const own = this.#counts.ownKeys();
+    if (rewriteAll && own.length > 0) await this.#o.redis.sadd(`${this.#o.prefix}audience-streams`, ...own);
     const ids = [...new Set([...this.#totals.keys(), ...this.#asked])];
     this.#asked.clear();
     const sums = await this.#counts.sums(ids);

@@ -117,6 +117,11 @@ export class RedisNodeCounts {
     return this.#own.get(key) ?? 0;
   }
 
+  /** The keys this node counts (non-zero). */
+  ownKeys(): string[] {
+    return [...this.#own.keys()];
+  }
+
   /** Sets this node's count of `key`; resolves with the sum over alive nodes. `message` prefixes the publish. */
   async set(key: string, value: number, message = key): Promise<number> {
     this.#remember(key, value);

@@ -56,7 +56,7 @@ interface TestNode {
   url: string;
 }
 
-/** One node: its own client, registry (fast heartbeats, 1.5 s staleness), shared state and socket.io server. */
+/** One node: its own client, registry (fast heartbeats, 3 s staleness: loaded machines delay heartbeats), shared state and socket.io server. */
 async function node(id: string, prefix: string, limits: SharedLimits = LIMITS): Promise<TestNode> {
   const redis = await connectRedis(server.url);
   const registry = new NodeRegistry({
@@ -66,10 +66,10 @@ async function node(id: string, prefix: string, limits: SharedLimits = LIMITS): 
     logger,
     prefix,
     heartbeatMs: 250,
-    aliveMs: 1_500,
+    aliveMs: 3_000,
   });
   await registry.start();
-  const shared = await RedisShared.start({ redis, registry, limits, logger, prefix, aliveMs: 1_500 });
+  const shared = await RedisShared.start({ redis, registry, limits, logger, prefix, aliveMs: 3_000 });
   const httpServer = http.createServer();
   const io = new Server(httpServer, { adapter: shared.adapter(), serveClient: false });
   io.on('connection', (socket) => void socket.join('stream:s1'));
@@ -200,7 +200,8 @@ describe('limits shared by every node', () => {
     const takes = await Promise.all([a, b, a, b, a, b].map((x) => x.shared.sockets.acquire('10.0.0.9')));
     expect(takes.filter(Boolean)).toHaveLength(3);
     expect(a.shared.sockets.held('10.0.0.9') + b.shared.sockets.held('10.0.0.9')).toBe(3);
-    const holder = a.shared.sockets.held('10.0.0.9') > 0 ? a : b;
+    // The node holding more (at least 2 of the 3): it still holds one after giving one back.
+    const holder = a.shared.sockets.held('10.0.0.9') >= 2 ? a : b;
     const other = holder === a ? b : a;
     holder.shared.sockets.release('10.0.0.9');
     await until('the released place taken on the other node', () => other.shared.sockets.acquire('10.0.0.9'));
