@@ -9,12 +9,14 @@
  * plus the router hop, not the encoder's or the network's.
  *
  *   node --import tsx bench/ingest.ts
+ *   node --import tsx bench/run.ts --only=ingest      # the same, as figures in bench/results.json
  */
 import dgram from 'node:dgram';
 import type { types } from 'mediasoup';
 import { InputPipe } from '../server/ingest/InputPipe.js';
 import { startEncoder, type EncoderOptions } from '../test/helpers/encoderSource.js';
-import { api, cpuSeconds, log, quantile, signIn, sleep, startServer } from './common.js';
+import os from 'node:os';
+import { api, cpuSeconds, figure, log, quantile, signIn, sleep, startServer, type Figure } from './common.js';
 
 const SECONDS = Number(process.env.INGEST_BENCH_SECONDS ?? 20);
 
@@ -55,7 +57,7 @@ async function tapVideo(router: types.Router, producer: types.Producer): Promise
   return { framesOut, close: () => (t.close(), sock.close()) };
 }
 
-async function run(name: string, protocol: 'rtmp' | 'srt', enc: EncoderOptions): Promise<void> {
+async function run(name: string, protocol: 'rtmp' | 'srt', enc: EncoderOptions): Promise<Figure[]> {
   const s = await startServer({ ONAIR_SRT_PORT: '0' });
   try {
     const { token } = await signIn(s);
@@ -103,13 +105,27 @@ async function run(name: string, protocol: 'rtmp' | 'srt', enc: EncoderOptions):
     log(`${name}: video ${plan?.mode}${plan?.mode === 'transcode' ? ` (${plan.reason})` : ''}; ingest ffmpeg ${cpu.toFixed(0)} % of one core; ${latText}; frames in ${inCount}, out ${outCount}, paired ${lat.length}`);
     encoder.stop();
     tap?.close();
+    const load = `load avg ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores`;
+    const mode = plan?.mode === 'transcode' ? 'transcoded' : 'copied';
+    const figures = [figure(`Ingest ${name}, video ${mode}: ingest ffmpeg CPU [${load}]`, '% of one core', [Math.round(cpu * 10) / 10])];
+    if (protocol === 'rtmp' && lat.length > 0) figures.push(figure(`Ingest ${name}, video ${mode}: latency added (FLV in → RTP out of the router) [${load}]`, 'ms', lat));
+    return figures;
   } finally {
     await s.close();
   }
 }
 
-await run('RTMP 720p30 x264 high + B-frames (OBS defaults)', 'rtmp', { width: 1280, height: 720 });
-await run('RTMP 720p30 x264 main, no B-frames', 'rtmp', { width: 1280, height: 720, profile: 'main', preset: 'veryfast', bframes: 0 });
-await run('RTMP 1080p30 x264 high + B-frames', 'rtmp', { width: 1920, height: 1080 });
-await run('SRT 720p30 x264 high + B-frames', 'srt', { width: 1280, height: 720 });
-process.exit(0);
+/** Every case, one after the other (each on its own server). */
+export async function measureIngest(): Promise<Figure[]> {
+  return [
+    ...(await run('RTMP 720p30 x264 high + B-frames (OBS defaults)', 'rtmp', { width: 1280, height: 720 })),
+    ...(await run('RTMP 720p30 x264 main, no B-frames', 'rtmp', { width: 1280, height: 720, profile: 'main', preset: 'veryfast', bframes: 0 })),
+    ...(await run('RTMP 1080p30 x264 high + B-frames', 'rtmp', { width: 1920, height: 1080 })),
+    ...(await run('SRT 720p30 x264 high + B-frames', 'srt', { width: 1280, height: 720 })),
+  ];
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await measureIngest();
+  process.exit(0);
+}

@@ -5,6 +5,7 @@
  * source competes for the CPU being measured); HLS is off so that only the restream's ffmpeg is measured.
  *
  *   node --import tsx bench/restream.ts [--seconds=20]
+ *   node --import tsx bench/run.ts --only=restream    # the same, as figures in bench/results.json
  *
  * Prints one line per case and the Markdown table for docs/restream.md. Never run as a test: numbers depend
  * on the machine and its load.
@@ -19,7 +20,7 @@ import type { types } from 'mediasoup';
 import { freePort, startNginxRtmp } from '../test/helpers/nginxRtmp.js';
 import { startTestServer } from '../test/helpers/testServer.js';
 import { until } from '../test/helpers/until.js';
-import { cpuSeconds, sleep } from './common.js';
+import { cpuSeconds, figure, sleep, type Figure } from './common.js';
 
 export interface RestreamCpu {
   source: string;
@@ -129,6 +130,15 @@ export async function measureRestreamCpu(seconds = 20): Promise<RestreamCpu[]> {
     fs.rmSync(clips, { recursive: true, force: true });
   }
   return out;
+}
+
+/** The cases as benchmark figures (bench/run.ts --only=restream), the machine's load beside each. */
+export async function restreamFigures(seconds = 20): Promise<Figure[]> {
+  const load = () => `load avg ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores`;
+  return (await measureRestreamCpu(seconds)).flatMap((r) => [
+    figure(`Restream ${r.source} ${r.height}p30 → ${r.video === 'copy' ? 'copied' : 'libx264 veryfast'} + AAC: destination ffmpeg CPU [${load()}]`, '% of one core', [r.cpuPercent]),
+    figure(`Restream ${r.source} ${r.height}p30 → ${r.video}: frames per second delivered to nginx-rtmp`, 'fps', [r.deliveredFps]),
+  ]);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

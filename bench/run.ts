@@ -24,6 +24,10 @@
  *            3-layer simulcast + Opus stream in steps (`--viewers`) until loss > 1 % or the viewers' bitrate
  *            falls behind the top layer; per step: worker CPU and its core's load, egress, packets/s, loss.
  *            With 1 worker pinned to core 0 (the rest on core 1), then `--workers=…` more. bench/fanout/.
+ *   ingest   (only with --only) RTMP and SRT ingest: the ingest ffmpeg's CPU (copy vs transcode, 720p and 1080p)
+ *            and the latency it adds (FLV in → RTP out of the router). bench/ingest.ts.
+ *   restream (only with --only) One restream destination's ffmpeg CPU (H.264 copied vs VP8 transcoded, 720p
+ *            and 360p) and the frame rate nginx-rtmp receives, `--seconds` each. bench/restream.ts.
  * Results: bench/results.json (all runs, newest last) and bench/RESULTS.md (the newest, beside the targets).
  * Never run as a test: numbers depend on the machine and its load.
  */
@@ -246,6 +250,8 @@ async function main(): Promise<void> {
   }
   if (only.has('hls')) figures.push(...(await measureHls()));
   if (only.has('signaling')) figures.push(...(await measureSignaling(args['join-rates'] ? { rates: args['join-rates'].split(',').map(Number) } : {})));
+  if (only.has('ingest')) figures.push(...(await (await import('./ingest.js')).measureIngest()));
+  if (only.has('restream')) figures.push(...(await (await import('./restream.js')).restreamFigures(seconds)));
   if (only.has('cluster')) figures.push(...(await (await import('./cluster.js')).measureCluster({ seconds: Number(args['cluster-seconds'] ?? 15), viewers: Number(args['cluster-viewers'] ?? 50) })));
   const fanout = only.has('fanout') ? await measureFanout({ steps: viewerSteps, workers: fanoutWorkers, seconds: Number(args['fanout-seconds'] ?? 10) }) : [];
   figures.push(...fanoutFigures(fanout));

@@ -49,8 +49,8 @@ export function restreamArgs(p: RestreamPlan): string[] {
       '-b:v', `${p.videoKbps}k`, '-maxrate', `${p.videoKbps}k`, '-bufsize', `${p.videoKbps * 2}k`,
     );
   }
-  // The Opus RTP's timestamps are not continuous: ffmpeg's RTP demuxer re-bases them when the first RTCP
-  // sender report arrives (and a late or lost packet leaves a gap), so decoded audio can step back a few ms;
+  // The Opus RTP's timestamps are not continuous (most likely ffmpeg's RTP demuxer re-basing them on the first
+  // RTCP sender report: the duplicates sat in the first second), so decoded audio can step back a few ms;
   // the AAC encoder then stamps two packets with the same millisecond (FLV's unit), which players and
   // strict muxers reject as non-monotonic. Resampling with async=1 makes the audio follow its sample count
   // (small steps stretched or squeezed, large ones filled with silence or trimmed): strictly increasing.
