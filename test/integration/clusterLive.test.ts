@@ -9,6 +9,7 @@
  * - a viewer on B joins, gets the origin's producer ids, consumes them; RTP reaches B's relay router and a
  *   consumer there (its stats count bytes); a keyframe request on B reaches A's producer (its PLI count);
  *   one pipe per (stream, edge node) whatever the number of viewers; a WHEP player on C plays from C's relay;
+ *   every simulcast layer crosses the pipe and each consumer on the edge gets the layer chosen for it there;
  *   the relay closes after its viewers left;
  * - the studio's End reaches B's viewers as broadcast:ended (once), and B's relay and pipe close;
  * - a second studio on another node is refused (stream_busy) while the origin is alive;
@@ -29,7 +30,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerEvents } from '../../shared/signaling.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
-import { socketLease, startRtpSource, type RtpSource } from '../helpers/rtpSource.js';
+import { socketLease, startRtpSource } from '../helpers/rtpSource.js';
+import { startSimulcastSource } from '../helpers/simulcastSource.js';
 import { freePort } from '../helpers/serverProcess.js';
 import { connect, recvRtpCapabilities, type TestSocket } from '../helpers/signalingClient.js';
 import { startTestServer, type TestServer } from '../helpers/testServer.js';
@@ -209,6 +211,32 @@ describe('cluster mode: a stream published on one node, watched on the others', 
     expect(b.broadcasts.viewable(stream.id)).toBeUndefined();
     expect(ended1).toHaveLength(1);
     expect((await b.api('GET', `/api/streams/${stream.id}`)).body.status).toBe('ended');
+  }, 60_000);
+
+  it('simulcast: every layer crosses the pipe, and each edge consumer gets the layer chosen for it on the edge', async () => {
+    const [a, b] = [nodes[0]!, nodes[1]!];
+    const stream = await newStream('simulcast');
+    const studio = await socketTo(a, stream.token);
+    const started = await studio.request('broadcast:start', { streamId: stream.id });
+    expect(started.ok).toBe(true);
+    const source = await startSimulcastSource(socketLease(a, stream.id));
+    closers.push(() => source.stop());
+
+    const v = await viewerOn(b, stream.id);
+    expect(v.joined.broadcast!.producers.find((p) => p.id === source.video.id)?.layers).toBe(3);
+    const relay = b.broadcasts.viewable(stream.id)!;
+    const piped = relay.producer(source.video.id)!;
+    expect(piped.rtpParameters.encodings).toHaveLength(3);
+    // All three layers arrive on B, whatever B's viewers chose.
+    await until('three layers received on B', async () => (await piped.getStats()).filter((st) => st.byteCount > 0).length === 3);
+
+    const low = await plainConsumer(relay.router, source.video.id);
+    const high = await plainConsumer(relay.router, source.video.id);
+    expect(low.type).toBe('simulcast');
+    await low.setPreferredLayers({ spatialLayer: 0, temporalLayer: 0 });
+    await high.setPreferredLayers({ spatialLayer: 2, temporalLayer: 0 });
+    await until('each edge consumer on its own layer', () => low.currentLayers?.spatialLayer === 0 && high.currentLayers?.spatialLayer === 2);
+    await studio.request('broadcast:stop', {});
   }, 60_000);
 
   it('a stream live on one node is refused to a second publisher on another (stream_busy); an edge without viewers lets its relay go', async () => {
