@@ -19,6 +19,9 @@ import { NodeRegistry } from '../../server/cluster/NodeRegistry.js';
 import { connectRedis, type Redis } from '../../server/cluster/redisClient.js';
 import { RedisShared, type SharedLimits } from '../../server/cluster/RedisShared.js';
 import { RedisUnavailable } from '../../server/cluster/RedisUnavailable.js';
+import { shareRestreamState } from '../../server/restream/pushRestreamState.js';
+import type { OnAirIo } from '../../server/signaling/SignalingServer.js';
+import type { RestreamStateEvent } from '../../shared/restream.js';
 import { createLogger } from '../../server/log/logger.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { until } from '../helpers/until.js';
@@ -72,7 +75,13 @@ async function node(id: string, prefix: string, limits: SharedLimits = LIMITS): 
   const shared = await RedisShared.start({ redis, registry, limits, logger, prefix, aliveMs: 3_000 });
   const httpServer = http.createServer();
   const io = new Server(httpServer, { adapter: shared.adapter(), serveClient: false });
-  io.on('connection', (socket) => void socket.join('stream:s1'));
+  // A socket says who it is (the signaling server verifies a token; here the test decides).
+  io.use((socket, next) => {
+    const sub = (socket.handshake.auth as { user?: string }).user;
+    socket.data.user = sub ? { sub, role: 'broadcaster', username: sub } : undefined;
+    next();
+  });
+  io.on('connection', (socket) => void socket.join(['stream:s1', `stream:${S1}`]));
   await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`;
   toClose.push(async () => {
@@ -89,8 +98,8 @@ async function twoNodes(limits?: SharedLimits): Promise<[TestNode, TestNode]> {
   return [await node('node-a', prefix, limits), await node('node-b', prefix, limits)];
 }
 
-async function client(url: string): Promise<ClientSocket> {
-  const socket = connect(url, { transports: ['websocket'], reconnection: false, forceNew: true });
+async function client(url: string, user?: string): Promise<ClientSocket> {
+  const socket = connect(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: user ? { user } : {} });
   toClose.push(() => void socket.close());
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve);
@@ -120,6 +129,39 @@ describe('socket.io across nodes (redis adapter)', () => {
     b.io.local.to('stream:s1').emit('stream:updated', { title: 'local on B' });
     await until('the local emit on B', () => heard.includes('local on B'));
     expect(heard).not.toContain('local on A');
+  });
+});
+
+describe('restream:state across nodes', () => {
+  it("reaches the stream owner's sockets on the other node, and no viewer's", async () => {
+    const [a, b] = await twoNodes();
+    const ownerOf = async () => 'owner-1';
+    const fail = (err: unknown) => {
+      throw err;
+    };
+    const pushOnA = shareRestreamState(a.io as unknown as OnAirIo, ownerOf, fail);
+    shareRestreamState(b.io as unknown as OnAirIo, ownerOf, fail);
+    const ownerOnB = await client(b.url, 'owner-1');
+    const viewerOnB = await client(b.url);
+    const ownerOnA = await client(a.url, 'owner-1');
+    const seen = { ownerB: [] as string[], viewerB: [] as string[], ownerA: [] as string[] };
+    ownerOnB.on('restream:state', (e: RestreamStateEvent) => seen.ownerB.push(e.status.state));
+    viewerOnB.on('restream:state', (e: RestreamStateEvent) => seen.viewerB.push(e.status.state));
+    ownerOnA.on('restream:state', (e: RestreamStateEvent) => seen.ownerA.push(e.status.state));
+    const state = (s: 'connecting' | 'live'): RestreamStateEvent => ({ streamId: S1, destinationId: 'dest-1', status: { state: s, failures: 0, since: new Date().toISOString() } });
+    // Node B's adapter may still be subscribing: push until B has heard one.
+    await until("the owner's socket on B told", () => {
+      pushOnA(state('connecting'));
+      return seen.ownerB.length > 0;
+    });
+    pushOnA(state('live'));
+    await until('live on both nodes', () => seen.ownerB.at(-1) === 'live' && seen.ownerA.at(-1) === 'live');
+    // A malformed event from another node is dropped, not pushed.
+    a.io.serverSideEmit('restream:state', { streamId: S1, status: 'nonsense' });
+    pushOnA(state('connecting'));
+    await until('the next good one on B', () => seen.ownerB.at(-1) === 'connecting');
+    expect(seen.ownerB.every((s) => s === 'connecting' || s === 'live')).toBe(true);
+    expect(seen.viewerB).toEqual([]);
   });
 });
 
