@@ -27,6 +27,8 @@ import { SignalingServer } from './signaling/SignalingServer.js';
 import { pageRoutes } from './http/routes/pageRoutes.js';
 import { oembedRoutes } from './http/routes/oembedRoutes.js';
 import { catalogueFromStores } from './sharing/catalogueFromStores.js';
+import { adminRoutes } from './admin/adminRoutes.js';
+import { LiveRegistry } from './admin/LiveRegistry.js';
 import { whipWhep } from './whip/mounts.js';
 import { mediaRoutes } from './http/routes/mediaRoutes.js';
 import { recordingRoutes } from './http/routes/recordingRoutes.js';
@@ -223,9 +225,20 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
   });
   broadcasts.on('ended', ({ streamId }) => hlsViewers.endStream(streamId));
   const sharing = catalogueFromStores(streams, recordings, hls);
+  // The admin console's API (server/admin): accounts, live streams with their viewers, the server.
+  const liveRegistry = new LiveRegistry(broadcasts);
+  const admin = adminRoutes(services, {
+    users: catalogue.admin,
+    live: liveRegistry,
+    broadcasts,
+    hlsViewers: (streamId) => hlsViewers.count(streamId),
+    hlsRunning: (streamId) => (config.hls.enabled ? hls.liveSession(streamId)?.ladder?.playable === true : undefined),
+    status: { pool, hls, restreamPids: () => restream.pids(), liveStreams: () => broadcasts.liveCount, viewers: () => broadcasts.totalViewers, nodeId: catalogue.nodeId },
+  });
   const app = createHttpApp(services, {
     api: [
       ['/recordings', recordingRoutes(services, recordings, hls)],
+      ['/admin', admin],
       ['/media', mediaRoutes(pool)],
       ['/webhooks', webhookRoutes(services, webhookStore, webhooks)],
       ['/streams', chatRoutes(services, chat)],
@@ -310,6 +323,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
       await ingest?.close();
       sdpEndpoints.close();
       hlsViewers.close();
+      liveRegistry.close();
       await hls.close();
       await restream.close();
       // socket.io's close waits for the HTTP server to close, which waits for every connection: a request

@@ -30,6 +30,13 @@ export class ViewerSeats {
     return this.#held.size;
   }
 
+  /** Seats held by holders whose id starts with `prefix` (WHEP sessions are `whep:<id>`): the admin console's split. */
+  countHeldBy(prefix: string): number {
+    let n = 0;
+    for (const holder of this.#held.keys()) if (holder.startsWith(prefix)) n += 1;
+    return n;
+  }
+
   /** Whether `holder` could take a seat now. */
   hasRoom(holder?: string): boolean {
     return (holder !== undefined && this.#held.has(holder)) || this.#held.size < this.max;

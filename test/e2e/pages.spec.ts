@@ -2,16 +2,13 @@
  * The pages as a first-time user meets them (issue 14, "Pages people understand"): the watch page's "Tap to
  * unmute", the ended state (no live controls, no viewer count, "Watch the recording" once it is ready), the
  * studio's form and list after creating and ending a stream, the recording page's "Replay" badge. Every
- * state is photographed at a phone viewport (375×812) and a desktop one, kept as test artifacts
- * (test-results/pages-…/<state>-phone.png and -desktop.png, attached to the report), and no page may scroll
- * sideways on the phone.
+ * state is photographed at a phone viewport (375×812) and a desktop one (helpers/screens.ts), kept as test
+ * artifacts, and no page may scroll sideways on the phone.
  */
-import { expect, test, type Page, type TestInfo } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { closeBrowsers, newPage } from './helpers/browser.js';
 import { BASE_URL, createStream, goLive, login, MEDIA_TIMEOUT, openStudio, openViewer, playerState } from './helpers/onair.js';
-
-const PHONE = { width: 375, height: 812 };
-const DESKTOP = { width: 1280, height: 800 };
+import { snap } from './helpers/screens.js';
 
 let token: string;
 
@@ -22,25 +19,6 @@ test.beforeAll(async () => {
 test.afterEach(async () => {
   await closeBrowsers();
 });
-
-/**
- * Screenshots of the page as it is now, at the phone and the desktop sizes, attached to the test; on the
- * phone nothing may be wider than the screen (a sideways scroll hides controls off-screen).
- */
-async function snap(page: Page, info: TestInfo, name: string): Promise<void> {
-  for (const [label, size] of [['phone', PHONE], ['desktop', DESKTOP]] as const) {
-    await page.setViewportSize(size);
-    // Layout follows the resize in the next frame.
-    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
-    if (label === 'phone') {
-      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-      expect(overflow, `${name}: the page scrolls sideways on a phone`).toBeLessThanOrEqual(0);
-    }
-    const file = info.outputPath(`${name}-${label}.png`);
-    await page.screenshot({ fullPage: true, path: file });
-    await info.attach(`${name}-${label}.png`, { path: file, contentType: 'image/png' });
-  }
-}
 
 test('the watch page: tap to unmute, then an ended broadcast with its recording', async ({}, info) => {
   const stream = await createStream(token, { title: 'First-time viewer', description: 'What a first-time viewer sees' });

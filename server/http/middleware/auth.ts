@@ -4,6 +4,7 @@ import type { Role } from '../../../shared/api.js';
 import { TokenError, type AccessClaims, type Tokens } from '../../auth/tokens.js';
 import type { UserStore } from '../../store/sql/UserStore.js';
 import { ApiError } from '../ApiError.js';
+import { isLocked } from '../../admin/AdminUserStore.js';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -40,6 +41,8 @@ export function authenticate(tokens: Tokens, users: UserStore) {
     // The account may have been removed since the token was made.
     const user = await users.byId(claims.sub);
     if (!user) throw new ApiError('unauthorized', 'the account of this token no longer exists');
+    // Disabled by an admin (server/admin): its tokens stop working at once, not when they expire.
+    if (isLocked(user.passwordHash)) throw new ApiError('unauthorized', 'this account is disabled');
     req.user = { sub: user.id, role: user.role, username: user.username };
     next();
   };

@@ -70,6 +70,7 @@ export function pageRoutes(opts: PageRoutesOptions): Router {
 
   r.get('/', (_req, res) => send(res, 'index.html', "'self'"));
   r.get('/studio', (_req, res) => send(res, 'studio.html', "'self'"));
+  r.get('/admin', (_req, res) => send(res, 'admin.html', "'self'"));
   r.get('/watch/:id', async (req, res) => {
     checkId(req.params.id);
     const sharing = opts.sharing;
