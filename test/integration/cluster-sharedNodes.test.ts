@@ -4,7 +4,8 @@
  * postgres.ts): what users of the API and the signaling socket see.
  *
  * Shown: viewers joined on two nodes make one count, pushed to the sockets of both and answered by both
- * APIs; a stream's change made through node A's API reaches a viewer socket on node B exactly once; stream
+ * APIs; a stream's change made through node A's API reaches a viewer socket on node B exactly once, and a chat
+ * message sent on A a chat member on B; stream
  * creations of one user counted across the nodes; /readyz reports Redis; with Redis stopped, a login (it
  * needs the shared throttle) is refused with 503 `cluster_unavailable` at once, a connected viewer stays
  * connected, and after Redis comes back (empty) the node is ready again, logins work and the count is whole
@@ -116,6 +117,27 @@ describe('two nodes on one Redis', () => {
     await until('the second change on both', () => updatesB.some((u) => u.stream.title === 'after again') && updatesA.some((u) => u.stream.title === 'after again'));
     expect(updatesB.filter((u) => u.stream.title === 'after')).toHaveLength(1);
     expect(updatesA.filter((u) => u.stream.title === 'after')).toHaveLength(1);
+  });
+
+  it('a chat message sent on node A reaches a chat member on node B once', async () => {
+    const { id } = await newStream('one chat');
+    const onA = await socketTo(a);
+    const onB = await socketTo(b);
+    const heardB = record(onB, 'chat:messages');
+    expect((await onA.request('chat:join', { streamId: id, name: 'alice' })).ok).toBe(true);
+    expect((await onB.request('chat:join', { streamId: id, name: 'bob' })).ok).toBe(true);
+    const texts = () => heardB.flatMap((e) => e.messages.map((m) => m.text));
+    // B's adapter subscribes to the chat room's channel as bob joins: send until B hears one.
+    let n = 0;
+    await until('a message from A on B', async () => {
+      const sent = await onA.request('chat:send', { text: `hello ${++n}` });
+      if (!sent.ok) throw new Error(`chat:send: ${sent.error}`);
+      return texts().length > 0;
+    });
+    const last = await onA.request('chat:send', { text: 'last one' });
+    expect(last.ok).toBe(true);
+    await until('the last message on B', () => texts().includes('last one'));
+    expect(texts().filter((t) => t === 'last one')).toHaveLength(1);
   });
 
   it("stream creations of one user are counted across the nodes (20 a minute)", async () => {
