@@ -14,7 +14,9 @@
  *   Redis computed them, RedisAudienceCounts) and pushes it to its own sockets;
  * - events about the stream (`stream:updated`, chat, `restream:state`) go through the adapter, emitted once
  *   by the node where the change happened.
- * The sockets per address are then counted across the nodes as well (RedisConnectionLimit).
+ * The sockets per address are then counted across the nodes as well (RedisConnectionLimit); while Redis is
+ * unreachable a new socket is admitted under this node's own limit, so that viewers whose node died can
+ * reconnect to another one and play on.
  */
 import type http from 'node:http';
 import { Server, type ServerOptions, type Socket } from 'socket.io';
