@@ -149,6 +149,14 @@ export class Broadcasts extends EventEmitter<BroadcastsEvents> implements LiveSt
     });
   }
 
+  /**
+   * Resolves once the status writes of the stream queued so far (live at a start, ended at an end) are done:
+   * a reader of the stream's record after `started`/`ended` waits for it to see the new status.
+   */
+  statusSettled(streamId: string): Promise<void> {
+    return this.#statusWrites.run(streamId, async () => undefined);
+  }
+
   get liveCount(): number {
     return this.#live.size;
   }

@@ -268,10 +268,10 @@ export class SignalingServer {
     // The end of a relay (cluster mode: the origin's broadcast ended) reaches the viewers of this node's relay.
     broadcasts.on('relayended', (e) => this.io.local.to(streamRoom(e.streamId)).emit('broadcast:ended', e));
     // The stream's metadata or status changed (live, ended): its pages show it without fetching again.
-    // The record is read after the status write was queued (Broadcasts writes in order), so it shows the
-    // new status; a failed read is logged (an event handler never rejects).
+    // The record is read once the status write of the event is done (Broadcasts.statusSettled), so it shows
+    // the new status; a failed read is logged (an event handler never rejects).
     const statusChanged = ({ streamId }: { streamId: string }) => {
-      services.streams.byId(streamId).then(
+      broadcasts.statusSettled(streamId).then(() => services.streams.byId(streamId)).then(
         (stream) => {
           if (stream) this.io.to(streamRoom(streamId)).emit('stream:updated', { stream: streamInfo(stream) });
         },
