@@ -142,6 +142,7 @@ export class EdgeRelay {
     if (pipe && !pipe.closed) {
       if (holder && alive && holder.nodeId === pipe.origin.nodeId && holder.token === pipe.token) return;
       this.#log.warn({ origin: pipe.origin.nodeId, holder, alive }, 'the origin of the pipe is gone; waiting for the next one');
+      this.#lost(pipe);
       await pipe.close('the origin is gone');
     }
     if (holder && alive && !this.broadcast.ended) {
@@ -159,14 +160,20 @@ export class EdgeRelay {
     pipe.on('state', () => this.#step(() => this.#sync()));
     pipe.once('closed', ({ reason, ended }) =>
       this.#step(async () => {
-        if (this.#pipe === pipe) this.#pipe = undefined;
+        // Already dropped (the watch found its origin gone): a newer pipe may feed the relay by now.
+        if (this.#pipe !== pipe) return;
         if (ended) return void (await this.broadcast.end(reason));
-        // Lost without an end: wait (grace period) for the watch to find the next origin.
-        if (!this.broadcast.ended && this.#lease.held) this.#lease.release();
+        this.#lost(pipe);
       }),
     );
     this.#log.info({ origin: pipe.origin.nodeId, token: pipe.token, producers: pipe.producers().length, state: pipe.state }, 'relay piped from the origin');
     await this.#sync();
+  }
+
+  /** The pipe is lost without an end: the relay waits (grace period) for the watch to find the next origin. */
+  #lost(pipe: EdgePipe): void {
+    if (this.#pipe === pipe) this.#pipe = undefined;
+    if (!this.broadcast.ended && this.#lease.held) this.#lease.release();
   }
 
   /** The relay's state and producers follow the pipe's. */
