@@ -256,13 +256,18 @@ describe('HLS bridge as a broadcast output (real mediasoup + ffmpeg)', () => {
     expect((await recordings.byId(b.sessionId))?.status).toBe('ready');
   }, 120_000);
 
-  it('on start-up, closes a recording a crash left open as interrupted, and removes one that had no media', async () => {
+  it('on start-up, closes a recording a crash left open as interrupted, and removes one that had no media; another node\'s stays as it is', async () => {
     const withMedia = (await recordings.listPublic({ streamId, limit: 10, offset: 0 })).recordings[0]!;
     catalogueSql({ dataDir: tmp }, (raw) => raw.prepare("UPDATE recordings SET status = 'recording' WHERE id = ?").run(withMedia.id));
     const dir = hls.sessionDir(streamId, withMedia.id);
     fs.writeFileSync(path.join(dir, 'session.json'), JSON.stringify({ ...readManifest(dir)!, ended: false }));
     await recordings.start('EMPTYsession', streamId);
     fs.mkdirSync(hls.sessionDir(streamId, 'EMPTYsession'), { recursive: true });
+    // Another node, on the same database, is writing a recording now (in a cluster its files are on its disk;
+    // an empty folder here would be removed if the recovery took it for this node's).
+    const otherNode = await openCatalogue({ sqliteFile: path.join(tmp, 'onair.db'), nodeId: 'node-b' });
+    await otherNode.recordings.start('OTHERsession', streamId);
+    fs.mkdirSync(hls.sessionDir(streamId, 'OTHERsession'), { recursive: true });
 
     const again = new HlsService({ root, recordings, ports, settings, logger: createLogger('silent'), enabled: true });
     await again.recovered;
@@ -270,6 +275,10 @@ describe('HLS bridge as a broadcast output (real mediasoup + ffmpeg)', () => {
     expect(readManifest(dir)?.ended).toBe(true);
     expect(await recordings.byId('EMPTYsession')).toBeUndefined();
     expect(fs.existsSync(hls.sessionDir(streamId, 'EMPTYsession'))).toBe(false);
+    expect((await recordings.byId('OTHERsession'))?.status).toBe('recording');
+    expect(fs.existsSync(hls.sessionDir(streamId, 'OTHERsession'))).toBe(true);
+    expect((await otherNode.recordings.unfinished()).map((r) => r.id)).toEqual(['OTHERsession']);
+    await otherNode.close();
     await again.close();
   });
 });
