@@ -29,6 +29,7 @@ import { oembedRoutes } from './http/routes/oembedRoutes.js';
 import { catalogueFromStores } from './sharing/catalogueFromStores.js';
 import { adminRoutes } from './admin/adminRoutes.js';
 import { LiveRegistry } from './admin/LiveRegistry.js';
+import { nodeSplit } from './admin/audienceSplit.js';
 import { whipWhep } from './whip/mounts.js';
 import { mediaRoutes } from './http/routes/mediaRoutes.js';
 import { recordingRoutes } from './http/routes/recordingRoutes.js';
@@ -191,6 +192,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
     workersAlive: () => pool.aliveCount,
     streamsLive: () => broadcasts.liveCount,
     viewers: () => broadcasts.totalViewers,
+    viewersByDelivery: () => nodeSplit(broadcasts, liveRegistry.entries().map((e) => e.streamId), (id) => hlsViewers.count(id)),
   });
 
   const services: Services = {

@@ -32,6 +32,7 @@ import type { Services } from '../http/Services.js';
 import { parse } from '../http/validate.js';
 import type { Broadcasts } from '../live/Broadcasts.js';
 import type { AdminUserStore } from './AdminUserStore.js';
+import { streamSplit } from './audienceSplit.js';
 import type { LiveRegistry } from './LiveRegistry.js';
 import { serverStatus, type ServerStatusSources } from './serverStatus.js';
 
@@ -92,8 +93,7 @@ export function adminRoutes(s: Services, deps: AdminDeps): Router {
       const b = deps.broadcasts.get(streamId);
       const stream = await s.streams.byId(streamId);
       if (!b || b.ended || !stream) continue;
-      const whep = b.seats.countHeldBy('whep:');
-      const hls = deps.hlsViewers(streamId);
+      const split = streamSplit(deps.broadcasts, streamId, deps.hlsViewers(streamId));
       const publisher = b.state === 'live' && b.publisher !== null;
       const hlsRunning = deps.hlsRunning(streamId);
       streams.push({
@@ -103,7 +103,7 @@ export function adminRoutes(s: Services, deps: AdminDeps): Router {
         visibility: stream.visibility,
         startedAt,
         state: b.state,
-        viewers: { total: deps.broadcasts.viewerCount(streamId), webrtc: b.seats.count - whep, whep, hls },
+        viewers: { total: deps.broadcasts.viewerCount(streamId), ...split },
         health: { publisher, hls: hlsRunning ?? null, ok: publisher && hlsRunning !== false },
         watchUrl: `${base}/watch/${streamId}`,
       });

@@ -173,6 +173,12 @@ describe('admin API: live streams and the server', () => {
       watchUrl: `${s.url}/watch/${id}`,
     });
 
+    // /metrics says the same, as this node's totals by delivery.
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    expect(metrics).toContain('onair_viewers_by_delivery{delivery="hls"} 1');
+    expect(metrics).toContain('onair_viewers_by_delivery{delivery="webrtc"} 0');
+    expect(metrics).toContain('onair_viewers_by_delivery{delivery="whep"} 0');
+
     const server = await s.api('GET', '/api/admin/server', { token: admin });
     expect(server.status).toBe(200);
     expect(server.body).toMatchObject({ version: '0.1.0', node: 'local', liveStreams: 1, hlsBridges: 1 });
