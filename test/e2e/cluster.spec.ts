@@ -104,6 +104,7 @@ test('the studio publishes through nginx; viewers on each node play the same pro
   await studio.getByRole('button', { name: 'Sign in' }).click();
   await expect(studio.getByTestId('stream-select')).toHaveValue(stream.id);
   await goLive(studio);
+  await markDocument(studio);
   expect(await originOf(stream.id)).toBe(cluster.nodes[0]!.nodeId);
 
   for (let i = 0; i < 3; i++) {
