@@ -92,12 +92,12 @@ export class HlsService {
       if (this.#live.get(streamId) === bridge) this.#live.delete(streamId);
       // The bridge's close finished the recording: ready, or removed when it had no media.
       if (!this.#onRecording) return;
-      this.#recordings.byId(sessionId).then(
-        (recording) => {
+      this.#recordings
+        .byId(sessionId)
+        .then((recording) => {
           if (recording && recording.status === 'ready') this.#onRecording?.({ type: 'ready', recording });
-        },
-        (err: unknown) => this.#log.error({ err, sessionId }, 'could not read the finished recording'),
-      );
+        })
+        .catch((err: unknown) => this.#log.error({ err, sessionId }, 'could not tell of the finished recording'));
     });
     return bridge;
   }

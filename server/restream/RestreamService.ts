@@ -53,12 +53,12 @@ export class RestreamService extends EventEmitter<RestreamServiceEvents> {
     });
     // The destinations are read after the group is handed out (the factory is synchronous): a broadcast that
     // ended meanwhile closed the group, which then refuses (and closes) what it is given.
-    this.#destinations.listByStream(streamId).then(
-      (list) => {
+    this.#destinations
+      .listByStream(streamId)
+      .then((list) => {
         for (const d of list) if (d.enabled && !group.closed) group.add(this.#outputFor(d));
-      },
-      (err: unknown) => this.#log.error({ err, streamId }, 'could not read the destinations of a new broadcast: no restream'),
-    );
+      })
+      .catch((err: unknown) => this.#log.error({ err, streamId }, 'could not start the restreams of a new broadcast'));
     return group;
   }
 

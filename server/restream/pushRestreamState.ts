@@ -16,9 +16,11 @@ type OwnerOf = (streamId: string) => string | undefined | Promise<string | undef
 
 /** One machine: pushes to this node's sockets. `onError` hears a failed catalogue look-up (never thrown). */
 export function pushRestreamState(io: OnAirIo, ownerOf: OwnerOf, e: RestreamStateEvent, onError: (err: unknown) => void): void {
-  Promise.resolve(ownerOf(e.streamId)).then((ownerId) => {
-    if (ownerId !== undefined) pushTo(io, ownerId, e);
-  }, onError);
+  Promise.resolve(ownerOf(e.streamId))
+    .then((ownerId) => {
+      if (ownerId !== undefined) pushTo(io, ownerId, e);
+    })
+    .catch(onError);
 }
 
 function pushTo(io: OnAirIo, ownerId: string, e: RestreamStateEvent): void {

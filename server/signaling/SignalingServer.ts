@@ -271,12 +271,13 @@ export class SignalingServer {
     // The record is read once the status write of the event is done (Broadcasts.statusSettled), so it shows
     // the new status; a failed read is logged (an event handler never rejects).
     const statusChanged = ({ streamId }: { streamId: string }) => {
-      broadcasts.statusSettled(streamId).then(() => services.streams.byId(streamId)).then(
-        (stream) => {
+      broadcasts
+        .statusSettled(streamId)
+        .then(() => services.streams.byId(streamId))
+        .then((stream) => {
           if (stream) this.io.to(streamRoom(streamId)).emit('stream:updated', { stream: streamInfo(stream) });
-        },
-        (err: unknown) => this.#deps.logger.error({ err, streamId }, 'could not read the stream to tell its viewers'),
-      );
+        })
+        .catch((err: unknown) => this.#deps.logger.error({ err, streamId }, 'could not tell the viewers of the stream\'s new status'));
     };
     broadcasts.on('started', statusChanged);
     broadcasts.on('ended', statusChanged);
