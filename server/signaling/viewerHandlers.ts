@@ -54,8 +54,12 @@ export const viewerHandlers: Handlers = {
       peer.assertOpen('viewer:join');
     }
     // Cluster mode: a stream live on another node is watched through this node's relay of it (opened now).
-    const b = await broadcasts.watch(streamId);
-    peer.assertOpen('viewer:join');
+    // A broadcast here is taken without an await (on one machine the path is exactly as before).
+    let b = broadcasts.viewable(streamId);
+    if (!b) {
+      b = await broadcasts.watch(streamId);
+      peer.assertOpen('viewer:join');
+    }
     return {
       stream: streamInfo(stream),
       broadcast: b && !b.ended ? { session: b.session, state: b.state, producers: b.producerInfos() } : null,

@@ -55,8 +55,9 @@ export class WhepPlayback {
 
   async play(streamId: string, offerText: string, signal?: AbortSignal): Promise<{ session: WhepSession; answer: string }> {
     const offer = parseOffer(offerText, { maxMediaSections: WHIP_LIMITS.maxMediaSections });
-    // Cluster mode: a stream live on another node plays from this node's relay of it (opened now).
-    const broadcast = await this.#broadcasts.watch(streamId);
+    // Cluster mode: a stream live on another node plays from this node's relay of it (opened now). A
+    // broadcast here is taken without an await (on one machine the path is exactly as before).
+    const broadcast = this.#broadcasts.viewable(streamId) ?? (await this.#broadcasts.watch(streamId));
     if (!broadcast || broadcast.ended) throw new LiveError('not_live', `stream ${streamId} is not live now`);
     if (signal?.aborted) throw ownerGone('WHEP play');
     const sources: PlaybackSource[] = (['audio', 'video'] as const).flatMap((kind) => {
