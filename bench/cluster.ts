@@ -10,7 +10,8 @@
  *   DTLS-SRTP receivers in one child process) attached to node 0, then to node 1; each node's mediasoup
  *   worker CPU from /proc over a fixed time, minus that worker's CPU with no viewers.
  * - the origin's cost per edge: node 0's worker CPU with one edge fed (a single viewer on node 1) minus with
- *   none; and with the edge's N viewers, to show it does not grow with them.
+ *   none; and with the edge's N viewers, to show it does not grow with them. The idle state is measured
+ *   again at the end: the difference of the two is the noise floor the other figures sit on.
  *
  * Separating costs on a machine whose 2 cores every node shares: each figure is the CPU time of one process
  * (a node's mediasoup worker: /proc/<pid>/stat), so what other processes use does not enter it; what does
@@ -161,6 +162,10 @@ export async function measureCluster(o: ClusterBenchOptions): Promise<Figure[]> 
     const onEdge = await workerCpu([origin, edge], o.seconds);
     const loadEdge = load();
     await fleets.pop()!.close();
+    await sleep(SETTLE_MS);
+
+    // No viewers again: how far two measurements of the same state differ (the noise floor of the figures).
+    const idleAgain = await workerCpu([origin, edge], o.seconds);
 
     const per = (busy: number, base: number, n: number) => Math.round(((busy - base) / n) * 100) / 100;
     const originPerViewer = per(onOrigin[0]!, idle[0]!, o.viewers);
@@ -177,8 +182,11 @@ export async function measureCluster(o: ClusterBenchOptions): Promise<Figure[]> 
     figures.push(one(`Cluster: origin worker CPU per edge fed (1 viewer on the edge) [${loadOneEdge}]`, '% of a core', originPerEdge, '≤ one viewer’s'));
     figures.push(one(`Cluster: origin worker CPU per edge fed (${o.viewers} viewers on the edge) [${loadEdge}]`, '% of a core', originPerEdgeLoaded));
     figures.push(one(`Cluster: worker CPU with no viewers: origin (receiving the studio) [${load()}]`, '% of a core', idle[0]!));
+    figures.push(
+      one(`Cluster: noise floor, origin worker CPU with no viewers measured twice, difference [${load()}]`, '% of a core', Math.round(Math.abs(idleAgain[0]! - idle[0]!) * 100) / 100),
+    );
     log(
-      `cluster: per viewer origin ${originPerViewer} %, edge ${edgePerViewer} % (${edgePerViewerAll} % with its pipe); origin per edge ${originPerEdge} % (${originPerEdgeLoaded} % with ${o.viewers} viewers there); raw: idle ${idle}, ${o.viewers} on origin ${onOrigin}, 1 on edge ${oneEdge}, ${o.viewers} on edge ${onEdge}`,
+      `cluster: per viewer origin ${originPerViewer} %, edge ${edgePerViewer} % (${edgePerViewerAll} % with its pipe); origin per edge ${originPerEdge} % (${originPerEdgeLoaded} % with ${o.viewers} viewers there); raw [origin, edge] %: idle ${idle}, ${o.viewers} on origin ${onOrigin}, 1 on edge ${oneEdge}, ${o.viewers} on edge ${onEdge}, idle again ${idleAgain}`,
     );
     return figures;
   } finally {

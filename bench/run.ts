@@ -252,7 +252,7 @@ async function main(): Promise<void> {
   if (only.has('signaling')) figures.push(...(await measureSignaling(args['join-rates'] ? { rates: args['join-rates'].split(',').map(Number) } : {})));
   if (only.has('ingest')) figures.push(...(await (await import('./ingest.js')).measureIngest()));
   if (only.has('restream')) figures.push(...(await (await import('./restream.js')).restreamFigures(seconds)));
-  if (only.has('cluster')) figures.push(...(await (await import('./cluster.js')).measureCluster({ seconds: Number(args['cluster-seconds'] ?? 15), viewers: Number(args['cluster-viewers'] ?? 50) })));
+  if (only.has('cluster')) figures.push(...(await (await import('./cluster.js')).measureCluster({ seconds: Number(args['cluster-seconds'] ?? 20), viewers: Number(args['cluster-viewers'] ?? 100) })));
   const fanout = only.has('fanout') ? await measureFanout({ steps: viewerSteps, workers: fanoutWorkers, seconds: Number(args['fanout-seconds'] ?? 10) }) : [];
   figures.push(...fanoutFigures(fanout));
   writeResults(figures, fanout);
