@@ -19,7 +19,8 @@
  * - the origin dies (its Redis connection cut: no heartbeat, no lease renewal; its workers frozen (SIGSTOP):
  *   no media, nothing told; its HTTP connections dropped): the studio reconnects to B with its resume key, B waits until A is
  *   no longer alive, takes the stream over under a larger fencing token and becomes the origin; C's viewer,
- *   told broadcast:reconnecting, gets the new producers and RTP flows on C again.
+ *   told broadcast:reconnecting, gets the new producers and RTP flows on C again; B's own viewer moves from
+ *   B's relay to B's broadcast.
  */
 import type { types } from 'mediasoup';
 import dgram from 'node:dgram';
@@ -316,6 +317,10 @@ describe('cluster mode: a stream published on one node, watched on the others', 
     await until('RTP on C from A', async () => (await bytesSent(before)) > 10_000);
     const reconnecting = record(v.socket, 'broadcast:reconnecting');
     const producersSeen = record(v.socket, 'broadcast:producers');
+    // A viewer on B too: B relays the stream until it becomes its origin.
+    const vb = await viewerOn(b, stream.id);
+    await consumeAll(vb.socket, [studio.source.video.id]);
+    const onBSeen = record(vb.socket, 'broadcast:producers');
 
     // A dies as the cluster sees a crash: no heartbeat or lease renewal (Redis cut), no media and nothing
     // told to the edges (its workers frozen with SIGSTOP: their routers do not even close, so C learns of
@@ -354,6 +359,13 @@ describe('cluster mode: a stream published on one node, watched on the others', 
     console.log(`[recovery] origin death → studio live on B: ${Math.round(takenOverMs)} ms; → RTP on C again: ${Math.round(performance.now() - crashedAt)} ms`);
     await until('more RTP on C from B', async () => (await bytesSent(after)) > 10_000, 20_000);
     expect((await c.api('GET', `/api/streams/${stream.id}`)).body.status).toBe('live');
+
+    // B's own viewer moves from B's relay (closed, quietly) to B's broadcast: a new session, the new ids.
+    const own = b.broadcasts.get(stream.id)!;
+    await until("B's relay closed", () => b.cluster!.relays.size === 0);
+    await until("the viewer on B hears B's broadcast", () => onBSeen.some((e) => e.session === own.session && ids(e.producers).join() === newIds.join()));
+    expect(b.broadcasts.viewable(stream.id)).toBe(own);
+    expect(await consumeAll(vb.socket, [again.source.video.id])).toEqual([again.source.video.id]);
     await again.socket.request('broadcast:stop', {});
   }, 90_000);
 });
