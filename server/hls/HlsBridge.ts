@@ -238,8 +238,13 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> implements Broadcas
   async #startEpoch(m: BroadcastMedia, video: types.Producer, audio: types.Producer | undefined): Promise<void> {
     // The ladder is fixed by the first epoch: a producer that carries no size (WHIP) has it read from its
     // first keyframe (server/ingest/VideoProbe.ts) rather than guessed, so a 1080p source gets its 1080 rung.
-    const height = m.videoHeight ?? (this.#rungs ? undefined : await this.#sourceHeight(m.router, video));
+    // Video that closed meanwhile, or whose keyframes never come (its publisher is being ended), starts no
+    // run and no recording: the next media change brings a new refresh.
+    const probe = m.videoHeight === undefined && !this.#rungs ? await probeVideo(m.router, video, { signal: this.#abort.signal }) : undefined;
     this.#checkOpen();
+    if (video.closed || probe?.outcome === 'gone' || probe?.outcome === 'undecodable') return;
+    if (probe?.outcome === 'size') this.#log.info({ size: `${probe.size.width}x${probe.size.height}` }, 'HLS source size read');
+    const height = m.videoHeight ?? (probe?.outcome === 'size' ? probe.size.height : undefined);
     await this.#open();
     this.#checkOpen();
     const s = this.#settings;
@@ -299,13 +304,6 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> implements Broadcas
       await this.#endEpoch(epoch, 'kill');
       throw this.closed ? new BridgeClosedError('closed while starting an epoch', { cause: err }) : err;
     }
-  }
-
-  /** The source's height from its first keyframe; undefined when it says none or never comes (the guess stays). */
-  async #sourceHeight(router: types.Router, video: types.Producer): Promise<number | undefined> {
-    const probe = await probeVideo(router, video, { signal: this.#abort.signal });
-    if (probe.outcome === 'size') this.#log.info({ size: `${probe.size.width}x${probe.size.height}` }, 'HLS source size read');
-    return probe.outcome === 'size' ? probe.size.height : undefined;
   }
 
   #checkOpen(): void {
