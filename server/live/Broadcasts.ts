@@ -236,7 +236,8 @@ export class Broadcasts extends EventEmitter<BroadcastsEvents> implements LiveSt
 
   /** A new broadcast, made (cluster mode) under the stream's origin lease. */
   async #create(streamId: string, publisher: string, opts: StartOptions): Promise<{ broadcast: Broadcast; lease: PublisherLease; claim: OriginClaimHandle | undefined }> {
-    const claim = await this.#cluster?.claimOrigin(streamId, { resumeKey: opts.resumeKey, signal: opts.signal });
+    // One machine: no claim, and no await before the router (the path is exactly as before cluster mode).
+    const claim = this.#cluster ? await this.#cluster.claimOrigin(streamId, { resumeKey: opts.resumeKey, signal: opts.signal }) : undefined;
     try {
       const made = await Broadcast.create(streamId, publisher, {
         pool: this.#pool,
