@@ -179,8 +179,8 @@ describe('security headers', () => {
     expect(csp(await get('/api/streams'))['default-src']).toBe("'none'");
   });
 
-  it("keeps each page's CSP: own scripts, media from blob:/mediastream:, websockets; only /embed may be framed elsewhere", async () => {
-    for (const p of ['/', '/studio', `/watch/${streamId}`, `/video/AAAAAAAAAAAA`]) {
+  it("keeps each page's CSP: own scripts, media from blob:/mediastream:, websockets; only /embed and /video (a recording's oEmbed iframe) may be framed elsewhere", async () => {
+    for (const p of ['/', '/studio', `/watch/${streamId}`]) {
       const h = await get(p);
       const c = csp(h);
       expect(c['script-src'], p).toBe("'self'");
@@ -189,11 +189,13 @@ describe('security headers', () => {
       expect(c['frame-ancestors'], p).toBe("'self'");
       expect(h.get('x-frame-options'), p).toBe('SAMEORIGIN');
     }
-    const embed = await get(`/embed/${streamId}`);
-    expect(csp(embed)['frame-ancestors']).toBe('*');
-    expect(csp(embed)['script-src']).toBe("'self'");
-    expect(embed.get('x-frame-options')).toBeNull();
-    expect(embed.get('cross-origin-resource-policy')).toBe('cross-origin');
+    for (const p of [`/embed/${streamId}`, '/video/AAAAAAAAAAAA']) {
+      const embed = await get(p);
+      expect(csp(embed)['frame-ancestors'], p).toBe('*');
+      expect(csp(embed)['script-src'], p).toBe("'self'");
+      expect(embed.get('x-frame-options'), p).toBeNull();
+      expect(embed.get('cross-origin-resource-policy'), p).toBe('cross-origin');
+    }
   });
 
   it('lets only listed origins frame /embed when ONAIR_EMBED_ORIGINS is set', async () => {
