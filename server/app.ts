@@ -30,6 +30,7 @@ import { catalogueFromStores } from './sharing/catalogueFromStores.js';
 import { adminRoutes } from './admin/adminRoutes.js';
 import { LiveRegistry } from './admin/LiveRegistry.js';
 import { nodeSplit } from './admin/audienceSplit.js';
+import { audienceRoutes } from './http/routes/audienceRoutes.js';
 import { whipWhep } from './whip/mounts.js';
 import { mediaRoutes } from './http/routes/mediaRoutes.js';
 import { recordingRoutes } from './http/routes/recordingRoutes.js';
@@ -241,6 +242,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
     api: [
       ['/recordings', recordingRoutes(services, recordings, hls)],
       ['/admin', admin],
+      ['/streams', audienceRoutes(services, { broadcasts, hlsViewers: (id) => hlsViewers.count(id) })],
       ['/media', mediaRoutes(pool)],
       ['/webhooks', webhookRoutes(services, webhookStore, webhooks)],
       ['/streams', chatRoutes(services, chat)],

@@ -132,7 +132,7 @@ export class PlayerView {
     this.#status.hidden = !label.message;
     // Nothing to play or pause before the broadcast is received.
     this.#playButton.hidden = state !== 'live';
-    // An ended broadcast has no sound, mode or quality to choose: only fullscreen stays.
+    // An ended broadcast has no sound, mode or quality to choose (the stylesheet hides the whole bar).
     const ended = state === 'ended';
     this.#muteButton.hidden = ended;
     this.#viewers.hidden = ended;

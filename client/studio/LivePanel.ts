@@ -1,4 +1,4 @@
-/** The studio's live panel: state, elapsed time, viewers, and what is being sent (per simulcast layer). */
+/** The studio's live panel: state, elapsed time, viewers (and by delivery), and what is being sent (per simulcast layer). */
 import { byId, h, replaceChildren } from '../ui/dom.js';
 import { formatBitrate, formatDuration } from '../ui/format.js';
 import type { BroadcastState } from './Broadcaster.js';
@@ -16,6 +16,7 @@ export class LivePanel {
   readonly #state = byId('live-state');
   readonly #elapsed = byId('live-elapsed');
   readonly #viewers = byId('live-viewers');
+  readonly #split = byId('live-split');
   readonly #bitrate = byId('live-bitrate');
   readonly #fps = byId('live-fps');
   readonly #resolution = byId('live-resolution');
@@ -47,6 +48,12 @@ export class LivePanel {
 
   setViewers(n: number): void {
     this.#viewers.textContent = String(n);
+  }
+
+  /** The viewers by delivery while live; undefined hides it. */
+  setSplit(split: { webrtc: number; whep: number; hls: number } | undefined): void {
+    this.#split.hidden = !split;
+    this.#split.textContent = split ? `WebRTC ${split.webrtc} · WHEP ${split.whep} · HLS ${split.hls}` : '';
   }
 
   setStats(s: SendStats | undefined): void {

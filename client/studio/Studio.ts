@@ -15,6 +15,7 @@ import { showError, showToast } from '../ui/toast.js';
 import { Broadcaster, type BroadcastState } from './Broadcaster.js';
 import { DestinationsPanel } from './DestinationsPanel.js';
 import { IngestHealthPanel } from './IngestHealthPanel.js';
+import { AudienceSplitPoller } from './AudienceSplitPoller.js';
 import { LivePanel } from './LivePanel.js';
 import { MediaSources, VIDEO_CHOICES, type SourceSelection, type VideoChoice } from './MediaSources.js';
 import type { OutgoingMedia } from './OutgoingMedia.js';
@@ -32,6 +33,7 @@ export class Studio extends TypedEmitter<{ state: [BroadcastState] }> {
   readonly #picker = new StreamPicker();
   readonly #sources = new MediaSources();
   readonly #panel = new LivePanel();
+  readonly #split = new AudienceSplitPoller((split) => this.#panel.setSplit(split));
   readonly #destinations = new DestinationsPanel();
   readonly #health = new IngestHealthPanel();
   readonly #preview = byId('preview', HTMLVideoElement);
@@ -264,6 +266,9 @@ export class Studio extends TypedEmitter<{ state: [BroadcastState] }> {
 
   #onState(state: BroadcastState): void {
     this.#panel.setState(state);
+    const streamId = this.#picker.selected?.id;
+    if (state === 'live' && streamId && this.#session) this.#split.start(streamId, this.#session.token);
+    else if (state !== 'reconnecting') this.#split.stop();
     this.#renderControls();
     this.emit('state', state);
   }

@@ -94,6 +94,7 @@ test('viewers counted by delivery (one WebRTC, one hls.js, one WHEP); the admin 
   // One figure everywhere: the watch page, the studio, the API.
   await expect(webrtc.getByTestId('viewer-count')).toHaveText('3', { timeout: MEDIA_TIMEOUT });
   await expect(studio.getByTestId('studio-viewers')).toHaveText('3');
+  await expect(studio.getByTestId('studio-split')).toHaveText('WebRTC 1 · WHEP 1 · HLS 1', { timeout: MEDIA_TIMEOUT });
   expect((await getJson<OwnedStream>(`/api/streams/${stream.id}`)).viewerCount).toBe(3);
 
   const admin = await openAdmin();
@@ -104,6 +105,8 @@ test('viewers counted by delivery (one WebRTC, one hls.js, one WHEP); the admin 
   await expect(cell(admin, stream.id, 'viewers-hls')).toHaveText('1');
   await expect(admin.locator(`tr[data-stream-id="${stream.id}"]`)).toContainText('OK');
   await expect(admin.getByTestId('server-live')).toHaveText('1');
+  const metrics = await fetch(`${BASE_URL}/metrics`).then((r) => r.text());
+  for (const delivery of ['webrtc', 'whep', 'hls']) expect(metrics).toContain(`onair_viewers_by_delivery{delivery="${delivery}"} 1`);
   await snap(admin, info, 'admin-live');
 
   // The hls.js viewer leaves: within two segment durations the split says so.

@@ -173,6 +173,14 @@ describe('admin API: live streams and the server', () => {
       watchUrl: `${s.url}/watch/${id}`,
     });
 
+    // The owner's studio reads the same split; other broadcasters and anonymous callers may not.
+    const split = await s.api('GET', `/api/streams/${id}/viewers`, { token: bob });
+    expect([split.status, split.body]).toEqual([200, { total: 2, webrtc: 0, whep: 0, hls: 1 }]);
+    const other = await s.broadcaster('frank');
+    expect((await s.api('GET', `/api/streams/${id}/viewers`, { token: other })).status).toBe(403);
+    expect((await s.api('GET', `/api/streams/${id}/viewers`)).status).toBe(401);
+    expect((await s.api('GET', '/api/streams/abcdefghijkl/viewers', { token: admin })).status).toBe(404);
+    expect((await s.api('GET', '/api/streams/bad!/viewers', { token: admin })).status).toBe(400);
     // /metrics says the same, as this node's totals by delivery.
     const metrics = await (await fetch(`${s.url}/metrics`)).text();
     expect(metrics).toContain('onair_viewers_by_delivery{delivery="hls"} 1');
