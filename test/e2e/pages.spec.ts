@@ -62,6 +62,7 @@ test('the watch page: tap to unmute, then an ended broadcast with its recording'
     await expect(page.getByTestId('playback-mode')).toBeHidden();
     await expect(page.getByTestId('quality')).toBeHidden();
     await expect(page.getByTestId('play-toggle')).toBeHidden();
+    await expect(page.getByRole('button', { name: 'Fullscreen' })).toBeHidden();
     await expect(page.getByTestId('viewer-count')).toBeHidden();
     await expect(page.getByTestId('tap-to-unmute')).toBeHidden();
   }
