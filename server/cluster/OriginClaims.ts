@@ -12,7 +12,9 @@
  *   claim waits for that, bounded (below the client's 10 s request timeout), and refuses after.
  * `bind(broadcast)` then ties the lease to the broadcast: the resume key (its SHA-256) is published in Redis
  * for every node, the lease is released (and the key removed) when the broadcast ends, and the broadcast ends
- * when the lease is lost (another node took the stream over: this one is a stale origin).
+ * when another node takes the lease over (this one is a stale origin). A lease that merely expired (Redis
+ * lost it: an outage longer than its ttl, a restart without persistence) is taken again under a new token
+ * while nobody else holds the stream: a Redis outage never ends a live stream by itself.
  *
  * Lifetime of a claim: from `claim` to `bind` (or `abandon` when the broadcast could not be made), then the
  * broadcast's. `lookup(streamId)` gives the internal API (OriginPipes) the stream's broadcast and lease.
@@ -36,6 +38,8 @@ import { needingRedis } from './RedisUnavailable.js';
 /** How long a claim with the right resume key waits for an alive-looking origin to be seen dead. */
 export const TAKEOVER_WAIT_MS = NODE_ALIVE_MS + 2_000;
 const POLL_MS = 250;
+/** While Redis does not answer, an expired lease of a live broadcast is asked for again this often. */
+const RETAKE_RETRY_MS = 1_000;
 /** A resume key outlives its broadcast at most this long when its node died (nobody removed it). */
 const RESUME_KEY_TTL_MS = 24 * 3600_000;
 
@@ -60,7 +64,7 @@ export interface OriginClaim {
   bind(broadcast: Broadcast): void;
   /** The broadcast could not be made: the lease is released. */
   abandon(): void;
-  /** Whether this node still holds the stream (false once another node took it over). */
+  /** False once another node took the stream over (this node's broadcast of it is stale). */
   readonly current: boolean;
 }
 
@@ -120,33 +124,78 @@ export class OriginClaims {
     }
   }
 
-  #claimOf(streamId: string, lease: OriginLease, takenOver: boolean): OriginClaim {
+  #claimOf(streamId: string, first: OriginLease, takenOver: boolean): OriginClaim {
     const key = `${this.#prefix}resume:${streamId}`;
+    const log = this.#o.logger;
+    let movedAway = false;
     return {
-      lease,
+      lease: first,
       takenOver,
       get current() {
-        return !lease.lost;
+        return !movedAway;
       },
-      abandon: () => void lease.release(),
+      abandon: () => void first.release(),
       bind: (broadcast) => {
-        const entry = { broadcast, lease };
+        const entry = { broadcast, lease: first };
         this.#bound.set(streamId, entry);
         const digest = hash(broadcast.resumeKey);
-        this.#o.redis.set(key, digest, 'PX', RESUME_KEY_TTL_MS).catch((err: Error) => {
-          this.#o.logger.warn({ streamId, err: err.message }, 'could not publish the resume key: a takeover by another node will need a new start');
-        });
-        const lost = () => void broadcast.end('the stream moved to another node');
-        lease.once('lost', lost);
+        const publish = () =>
+          this.#o.redis.set(key, digest, 'PX', RESUME_KEY_TTL_MS).catch((err: Error) => {
+            log.warn({ streamId, err: err.message }, 'could not publish the resume key: a takeover by another node will need a new start');
+          });
+        void publish();
+        const watch = (lease: OriginLease) =>
+          lease.once('lost', ({ reason }) => {
+            if (broadcast.ended) return;
+            if (reason === 'taken') {
+              movedAway = true;
+              return void broadcast.end('the stream moved to another node');
+            }
+            // Expired: Redis lost the lease while this node could not renew it (an outage longer than its ttl,
+            // a Redis restart without persistence) and nobody holds the stream: take it again, under a new
+            // token (the edges, whose feeds closed with the old lease, pipe again). The broadcast goes on.
+            void this.#retake(streamId, broadcast).then((lease) => {
+              if (!lease) {
+                movedAway = !broadcast.ended;
+                return void broadcast.end('the stream moved to another node');
+              }
+              entry.lease = lease;
+              watch(lease);
+              void publish();
+            });
+          });
+        watch(first);
         broadcast.once('ended', () => {
-          lease.off('lost', lost);
           if (this.#bound.get(streamId) === entry) this.#bound.delete(streamId);
-          if (lease.lost) return;
+          if (entry.lease.lost) return;
           void this.#o.redis.eval(FORGET, 1, key, digest).catch(() => undefined);
-          void lease.release();
+          void entry.lease.release();
         });
       },
     };
+  }
+
+  /**
+   * The lease of a live broadcast of this node, taken again after it expired; retried while Redis does not
+   * answer. Undefined when another node holds the stream by then; a lease taken after the broadcast ended is
+   * given back.
+   */
+  async #retake(streamId: string, broadcast: Broadcast): Promise<OriginLease | undefined> {
+    for (;;) {
+      if (broadcast.ended) return undefined;
+      try {
+        const r = await this.#o.leases.acquire(streamId);
+        if (!r.ok) return undefined;
+        if (broadcast.ended) {
+          await r.lease.release();
+          return undefined;
+        }
+        this.#o.logger.warn({ streamId, token: r.lease.token }, 'origin lease had expired (Redis outage): taken again under a new token');
+        return r.lease;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, RETAKE_RETRY_MS).unref());
+      }
+    }
   }
 
   async #resumeKeyMatches(streamId: string, resumeKey: string): Promise<boolean> {

@@ -29,10 +29,16 @@ import type { Redis } from './redisClient.js';
 export const ORIGIN_LEASE_TTL_MS = 5_000;
 
 // KEYS[1] lease, KEYS[2] fence counter; ARGV[1] node id, ARGV[2] ttl, ARGV[3] the holder value it may replace
-// ('' none). → {1, token} or {0, holder value}. One script: the check and the set are one step.
+// ('' none). → {1, token} or {0, holder value}. One script: the check and the set are one step. A missing
+// counter (a new Redis, or one restarted without persistence) starts at Redis's clock in ms, so tokens stay
+// larger than those handed out before (which advanced by one per acquisition, far slower than the clock).
 const ACQUIRE = `
 local held = redis.call('GET', KEYS[1])
 if held and held ~= ARGV[3] then return {0, held} end
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  local t = redis.call('TIME')
+  redis.call('SET', KEYS[2], string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)))
+end
 local token = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], ARGV[1] .. '|' .. token, 'PX', ARGV[2])
 return {1, token}`;

@@ -5,7 +5,7 @@
  * holder (taken over without a key, as an encoder reconnecting), this node's own lease from before a
  * restart, the right resume key waiting for an alive-looking origin to be seen gone, Redis unreachable — and
  * the lease living as long as the broadcast bound to it (released and the resume key removed at its end; the
- * broadcast ended when another node takes the lease).
+ * broadcast ended when another node takes the lease; the lease taken again when a Redis restart lost it).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodeRegistry } from '../../server/cluster/NodeRegistry.js';
@@ -20,7 +20,7 @@ import { WorkerPool } from '../../server/media/WorkerPool.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { until } from '../helpers/until.js';
 
-const logger = createLogger('silent');
+const logger = createLogger(process.env.ONAIR_TEST_LOG === undefined ? 'silent' : (process.env.ONAIR_TEST_LOG as 'info'));
 let server: RedisServer;
 let redis: Redis;
 let pool: WorkerPool;
@@ -144,6 +144,9 @@ describe('OriginClaims: a new broadcast only under the stream origin lease', () 
     const taken = await waiting;
     expect(taken.takenOver).toBe(true);
     expect(taken.lease.token).toBeGreaterThan(claim.lease.token);
+    // A learns at its next renewal that the stream was taken: its broadcast ends.
+    await until('the stale origin broadcast ended', () => live.ended, 5_000);
+    expect(claim.current).toBe(false);
     taken.abandon();
 
     // An origin that stays alive: the wait ends in stream_busy.
@@ -154,9 +157,29 @@ describe('OriginClaims: a new broadcast only under the stream origin lease', () 
     await until('resume key published', async () => (await redis.get(`${prefix}resume:s5`)) !== null);
     await busy(b.claims.claim('s5', { resumeKey: s5.resumeKey }));
     await s5.end('over');
-    await until('the ended broadcast of the gone origin', () => live.ended, 5_000);
     await b.registry.stop();
     await c.registry.stop();
+  });
+
+  it('Redis restarts empty under a live broadcast: its lease is taken again under a new token, the broadcast goes on', async () => {
+    const prefix = `c${++n}:`;
+    const a = await node('node-a', prefix);
+    const claim = await a.claims.claim('s7');
+    const live = await broadcast('s7');
+    claim.bind(live);
+    await server.stop();
+    await server.start(); // empty: the lease, the registry entry and the resume key are gone
+    await until('the lease taken again', async () => {
+      const holder = await a.leases.current('s7').catch(() => undefined);
+      return holder?.nodeId === 'node-a' && holder.token > claim.lease.token; // larger, also after the counter was lost
+    }, 10_000);
+    expect(live.ended).toBe(false);
+    expect(claim.current).toBe(true);
+    expect(a.claims.lookup('s7')?.lease.token).not.toBe(claim.lease.token);
+    await until('the resume key published again', async () => (await redis.get(`${prefix}resume:s7`).catch(() => null)) !== null, 5_000);
+    await live.end('over');
+    await until('released at the end', async () => (await a.leases.current('s7')) === undefined);
+    await a.registry.stop();
   });
 
   it('Redis unreachable: a claim is refused with cluster_unavailable', async () => {
