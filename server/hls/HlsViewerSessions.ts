@@ -56,6 +56,8 @@ export class HlsViewerSessions {
   readonly #opts: HlsViewerSessionsOptions;
   readonly #now: () => number;
   readonly #sessions = new Map<string, Session>();
+  /** Sessions per stream (count() is read for every live stream at each /metrics scrape). */
+  readonly #perStream = new Map<string, number>();
   readonly #timer: ReturnType<typeof setInterval>;
   #closed = false;
 
@@ -78,6 +80,7 @@ export class HlsViewerSessions {
       if (this.#sessions.size >= MAX_SESSIONS) return () => undefined;
       s = { streamId, sessionId, viewerId: null, lastSeen: this.#now(), pending: 0 };
       this.#sessions.set(key, s);
+      this.#perStream.set(streamId, (this.#perStream.get(streamId) ?? 0) + 1);
     }
     this.#place(s);
     s.pending += 1;
@@ -94,9 +97,7 @@ export class HlsViewerSessions {
 
   /** HLS sessions of the stream now (the `hls` part of its audience split), counted either way. */
   count(streamId: string): number {
-    let n = 0;
-    for (const s of this.#sessions.values()) if (s.streamId === streamId) n += 1;
-    return n;
+    return this.#perStream.get(streamId) ?? 0;
   }
 
   get size(): number {
@@ -136,7 +137,10 @@ export class HlsViewerSessions {
   }
 
   #drop(key: string, s: Session): void {
-    this.#sessions.delete(key);
+    if (!this.#sessions.delete(key)) return;
+    const left = (this.#perStream.get(s.streamId) ?? 1) - 1;
+    if (left > 0) this.#perStream.set(s.streamId, left);
+    else this.#perStream.delete(s.streamId);
     if (s.viewerId !== null) this.#opts.audience.removeViewer(s.streamId, s.viewerId);
   }
 }

@@ -52,6 +52,7 @@ describe('HlsViewerSessions', () => {
     v.sweep();
     expect(a.count('s1')).toBe(0);
     expect(v.size).toBe(0);
+    expect(v.count('s1')).toBe(0);
   });
 
   it('keeps a session whose request still waits (a blocking playlist request), then times it from its end', () => {
@@ -108,6 +109,7 @@ describe('HlsViewerSessions', () => {
     v.begin('s2', 'session-bbbb')();
     v.endStream('s1');
     expect([a.count('s1'), a.count('s2')]).toEqual([0, 1]);
+    expect([v.count('s1'), v.count('s2')]).toEqual([0, 1]);
     v.close();
     expect(a.count('s2')).toBe(0);
     // Closed: nothing more is counted.
