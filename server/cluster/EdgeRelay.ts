@@ -7,7 +7,8 @@
  * exactly as a broadcast whose publisher dropped) when
  * - the origin's publisher dropped (the pipe says `reconnecting`): it comes back through the same pipe;
  * - the pipe is lost without an end: the origin moved to another router, or its node died or gave the stream
- *   up (its lease now names another node or token, or its node is no longer alive in the registry);
+ *   up (its lease now names another node or token, or its node was not alive in the registry at two looks in
+ *   a row);
  * and taken again (`resume`, as a publisher resuming) when the pipe (the same, or a new one from whichever
  * node holds the lease then) brings producers again: viewers re-consume on `broadcast:producers`, as after a
  * publisher resume on one machine. The relay's grace period covers the origin's own and the time to notice
@@ -36,6 +37,8 @@ import type { OriginHolder } from './OriginLeases.js';
 /** The relay's publisher: the pipe (whichever pipe feeds it now). */
 const PIPE_PUBLISHER = 'origin-pipe';
 export const RELAY_WATCH_MS = 1_000;
+/** Looks in a row that must find the pipe's origin not alive before the pipe is given up. */
+const ORIGIN_MISSES = 2;
 
 export interface EdgeRelayOptions {
   streamId: string;
@@ -69,6 +72,8 @@ export class EdgeRelay {
   #chain: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
   #quiet = false;
+  /** Looks in a row that found the pipe's origin not alive. */
+  #misses = 0;
 
   private constructor(o: EdgeRelayOptions, broadcast: Broadcast, lease: PublisherLease) {
     this.#o = o;
@@ -129,23 +134,30 @@ export class EdgeRelay {
   /** The watch: the pipe's origin still the stream's and alive; else a new pipe from the new origin. */
   async #watch(): Promise<void> {
     if (this.broadcast.ended) return;
+    const pipe = this.#pipe && !this.#pipe.closed ? this.#pipe : undefined;
     let holder: OriginHolder | undefined;
-    let alive: boolean;
+    let holderAlive: boolean;
+    let originAlive: boolean;
     try {
       holder = await this.#o.originOf(this.streamId);
-      alive = holder !== undefined && (await this.#o.isAlive(holder.nodeId));
+      holderAlive = holder !== undefined && (await this.#o.isAlive(holder.nodeId));
+      originAlive = pipe ? (pipe.origin.nodeId === holder?.nodeId ? holderAlive : await this.#o.isAlive(pipe.origin.nodeId)) : false;
     } catch {
       return; // Redis unreachable: change nothing.
     }
     if (holder?.nodeId === this.#o.selfId) return void (await this.close('this node is the stream origin now', { quiet: true }));
-    const pipe = this.#pipe;
-    if (pipe && !pipe.closed) {
-      if (holder && alive && holder.nodeId === pipe.origin.nodeId && holder.token === pipe.token) return;
-      this.#log.warn({ origin: pipe.origin.nodeId, holder, alive }, 'the origin of the pipe is gone; waiting for the next one');
+    if (pipe) {
+      // The pipe's origin is replaced (another node or token holds the lease), or silent for two looks in a
+      // row (one miss may be a registry just restarted and not yet rewritten). No lease at all with the
+      // origin alive is not a loss: an end is told through the pipe, and an expired lease is taken again.
+      const replaced = holder !== undefined && (holder.nodeId !== pipe.origin.nodeId || holder.token !== pipe.token);
+      this.#misses = originAlive ? 0 : this.#misses + 1;
+      if (!replaced && this.#misses < ORIGIN_MISSES) return;
+      this.#log.warn({ origin: pipe.origin.nodeId, holder, originAlive }, 'the origin of the pipe is gone; waiting for the next one');
       this.#lost(pipe);
       await pipe.close('the origin is gone');
     }
-    if (holder && alive && !this.broadcast.ended) {
+    if (holder && holderAlive && !this.broadcast.ended) {
       await this.#pipeFromOrigin().catch((err: Error) => this.#log.warn({ err: err.message }, 'could not pipe from the new origin yet'));
     }
   }
@@ -156,6 +168,7 @@ export class EdgeRelay {
     const pipe = await this.#o.pipes.open(this.streamId, this.broadcast.router);
     if (this.broadcast.ended) return void (await pipe.close('the relay ended'));
     this.#pipe = pipe;
+    this.#misses = 0;
     pipe.on('producers', () => this.#step(() => this.#sync()));
     pipe.on('state', () => this.#step(() => this.#sync()));
     pipe.once('closed', ({ reason, ended }) =>
