@@ -1,6 +1,6 @@
 /**
- * Pushes a destination's state change (`restream:state`) to the sockets in the stream's room that may manage
- * the stream (its owner, admins): viewers share that room and must not learn of destinations.
+ * Pushes a destination's state change (`restream:state`) to the sockets that may manage the stream (its owner,
+ * admins), wherever their page is; viewers never learn of destinations.
  *
  * In cluster mode the restream runs on the stream's origin, and its owner's pages may be connected to any
  * node: `shareRestreamState` pushes to this node's sockets and hands the event to the other nodes over the
@@ -10,7 +10,7 @@
  */
 import { restreamStateEventSchema, type RestreamStateEvent } from '../../shared/restream.js';
 import { canManage } from '../auth/access.js';
-import { streamRoom, type OnAirIo } from '../signaling/SignalingServer.js';
+import type { OnAirIo } from '../signaling/SignalingServer.js';
 
 type OwnerOf = (streamId: string) => string | undefined | Promise<string | undefined>;
 
@@ -23,11 +23,14 @@ export function pushRestreamState(io: OnAirIo, ownerOf: OwnerOf, e: RestreamStat
     .catch(onError);
 }
 
+/**
+ * Every socket of this node that may manage the stream, in its room or not: the studio of a stream fed by an
+ * encoder (OBS over RTMP, WHIP) publishes nothing and so is in no stream room, yet shows the destinations.
+ * A walk over this node's sockets per state change (changes are rare: connect, live, fail, retry).
+ */
 function pushTo(io: OnAirIo, ownerId: string, e: RestreamStateEvent): void {
-  const room = io.sockets.adapter.rooms.get(streamRoom(e.streamId));
-  for (const socketId of room ?? []) {
-    const socket = io.sockets.sockets.get(socketId);
-    if (socket && canManage(socket.data.user, { ownerId })) socket.emit('restream:state', e);
+  for (const socket of io.sockets.sockets.values()) {
+    if (canManage(socket.data.user, { ownerId })) socket.emit('restream:state', e);
   }
 }
 

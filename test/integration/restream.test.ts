@@ -93,6 +93,10 @@ describe('restream to a real RTMP server (nginx-rtmp)', () => {
     const events: RestreamStateEvent[] = [];
     const sock: Socket = connect(s.url, { transports: ['websocket'], auth: { token: ann } });
     sock.on('restream:state', (e: RestreamStateEvent) => events.push(e));
+    // So does the owner's studio that publishes nothing and joined no room (the stream is fed by an encoder).
+    const studioEvents: RestreamStateEvent[] = [];
+    const studio: Socket = connect(s.url, { transports: ['websocket'], auth: { token: ann } });
+    studio.on('restream:state', (e: RestreamStateEvent) => studioEvents.push(e));
     const viewerEvents: unknown[] = [];
     const viewer: Socket = connect(s.url, { transports: ['websocket'] });
     viewer.on('restream:state', (e: unknown) => viewerEvents.push(e));
@@ -129,6 +133,7 @@ describe('restream to a real RTMP server (nginx-rtmp)', () => {
       await until('a few seconds recorded by B', () => fs.existsSync(lateFile) && probe(lateFile).duration > 2, 30_000);
       expect(events.some((e) => e.destinationId === b.id && e.status.state === 'retrying')).toBe(true);
       expect(events.some((e) => e.destinationId === b.id && e.status.state === 'live')).toBe(true);
+      expect(studioEvents.some((e) => e.destinationId === b.id && e.status.state === 'live')).toBe(true);
       // A viewer in the same room hears nothing of the destinations.
       expect(viewerEvents).toEqual([]);
 
@@ -139,6 +144,7 @@ describe('restream to a real RTMP server (nginx-rtmp)', () => {
       for (const pid of pids) expect(alive(pid)).toBe(false);
     } finally {
       sock.close();
+      studio.close();
       viewer.close();
       src.stop();
     }
