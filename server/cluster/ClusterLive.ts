@@ -54,7 +54,15 @@ export class ClusterLive implements LiveCluster {
       load: () => ({ streams: o.broadcasts.liveCount, viewers: o.broadcasts.totalViewers, workers: o.pool.aliveCount }),
       ...(o.prefix ? { prefix: o.prefix } : {}),
     });
-    claims = new OriginClaims({ redis: node.redis, leases: node.leases, registry: node.registry, logger: o.logger, ...(o.prefix ? { prefix: o.prefix } : {}) });
+    claims = new OriginClaims({
+      redis: node.redis,
+      leases: node.leases,
+      registry: node.registry,
+      api: node.api,
+      client: node.client,
+      logger: o.logger,
+      ...(o.prefix ? { prefix: o.prefix } : {}),
+    });
     const relays = new EdgeRelays({
       broadcasts: o.broadcasts,
       pool: o.pool,

@@ -7,7 +7,9 @@
  * - held by a node that is no longer alive in the registry (it died), or by this node from before a restart
  *   (node ids survive restarts) → taken over, compare-and-set under a new, larger fencing token;
  * - held by an alive node → refused with LiveError('stream_busy'), unless the publisher presents the stream's
- *   resume key: then its origin has probably just died (the publisher's connection dropped and it came back
+ *   resume key: then this node asks the origin to hand the stream over (`POST /internal/streams/handover`:
+ *   the origin checks the key, releases the lease, ends its broadcast without ending the stream); if the
+ *   origin cannot answer it has probably just died (the publisher's connection dropped and it came back
  *   through the load balancer to this node) but is not yet seen as dead (up to 5 s, NODE_ALIVE_MS), so the
  *   claim waits for that, bounded (below the client's 10 s request timeout), and refuses after.
  * `bind(broadcast)` then ties the lease to the broadcast: the resume key (its SHA-256) is published in Redis
@@ -34,6 +36,10 @@ import { NODE_ALIVE_MS, type NodeRegistry } from './NodeRegistry.js';
 import type { OriginHolder, OriginLease, OriginLeases } from './OriginLeases.js';
 import type { Redis } from './redisClient.js';
 import { needingRedis } from './RedisUnavailable.js';
+import { ApiError } from '../http/ApiError.js';
+import type { InternalApi } from './InternalApi.js';
+import type { InternalClient } from './InternalClient.js';
+import { handoverRequestSchema, okSchema } from './pipeSchemas.js';
 
 /** How long a claim with the right resume key waits for an alive-looking origin to be seen dead. */
 export const TAKEOVER_WAIT_MS = NODE_ALIVE_MS + 2_000;
@@ -51,6 +57,15 @@ export interface OriginClaimsOptions {
   prefix?: string;
   /** Default TAKEOVER_WAIT_MS. */
   takeoverWaitMs?: number;
+  /** The internal API and its client: handovers between alive nodes (without them, a claim only waits). */
+  api?: InternalApi;
+  client?: InternalClient;
+}
+
+interface Bound {
+  broadcast: Broadcast;
+  lease: OriginLease;
+  handOver(): Promise<void>;
 }
 
 export interface OriginClaim {
@@ -78,11 +93,21 @@ return 0`;
 export class OriginClaims {
   readonly #o: OriginClaimsOptions;
   readonly #prefix: string;
-  readonly #bound = new Map<string, { broadcast: Broadcast; lease: OriginLease }>();
+  readonly #bound = new Map<string, Bound>();
 
   constructor(o: OriginClaimsOptions) {
     this.#o = o;
     this.#prefix = o.prefix ?? 'onair:';
+    // The origin's side of a handover: another node's publisher presents this broadcast's resume key.
+    o.api?.post('/streams/handover', handoverRequestSchema, async (req) => {
+      const entry = this.#bound.get(req.streamId);
+      if (!entry || entry.broadcast.ended) throw new ApiError('not_found', `this node is not the origin of stream ${req.streamId}`);
+      if (!crypto.timingSafeEqual(Buffer.from(hash(entry.broadcast.resumeKey), 'hex'), Buffer.from(req.resumeKeyHash, 'hex'))) {
+        throw new ApiError('forbidden', 'not the resume key of this broadcast');
+      }
+      await entry.handOver();
+      return { ok: true };
+    });
   }
 
   /** The stream's broadcast on this node and the lease it runs under (for OriginPipes). */
@@ -94,6 +119,7 @@ export class OriginClaims {
     const { leases, registry } = this.#o;
     const deadline = performance.now() + (this.#o.takeoverWaitMs ?? TAKEOVER_WAIT_MS);
     let keyMatches: boolean | undefined;
+    let askedHandover = false;
     for (;;) {
       if (signal?.aborted) throw ownerGone('broadcast:start');
       const holder = await this.#ask(() => leases.current(streamId));
@@ -103,6 +129,12 @@ export class OriginClaims {
         if (gone) replacing = holder;
         else {
           keyMatches ??= resumeKey !== undefined && (await this.#resumeKeyMatches(streamId, resumeKey));
+          // The publisher came back through another node while its origin is alive: ask that origin to hand
+          // the stream over (it checks the key), once; if it cannot answer, it may be dying: wait below.
+          if (keyMatches && resumeKey !== undefined && !askedHandover) {
+            askedHandover = true;
+            if (await this.#askHandover(streamId, holder.nodeId, resumeKey)) continue;
+          }
           if (!keyMatches || performance.now() >= deadline) {
             throw new LiveError('stream_busy', `this stream is being broadcast through another node (${holder.nodeId})`);
           }
@@ -136,7 +168,18 @@ export class OriginClaims {
       },
       abandon: () => void first.release(),
       bind: (broadcast) => {
-        const entry = { broadcast, lease: first };
+        const entry: Bound = {
+          broadcast,
+          lease: first,
+          // The stream leaves for another node: the lease is released first, so that the edges' feeds close
+          // as not ended (they pipe again from the new origin), then the broadcast ends without ending the
+          // stream (its status stays live). Answered once the lease is free; the end finishes meanwhile.
+          handOver: async () => {
+            movedAway = true;
+            await entry.lease.release();
+            void broadcast.end('the stream moved to another node');
+          },
+        };
         this.#bound.set(streamId, entry);
         const digest = hash(broadcast.resumeKey);
         const publish = () =>
@@ -195,6 +238,22 @@ export class OriginClaims {
       } catch {
         await new Promise((resolve) => setTimeout(resolve, RETAKE_RETRY_MS).unref());
       }
+    }
+  }
+
+  /** Asks node `nodeId` to hand stream `streamId` over; false when it did not (refused, unreachable). */
+  async #askHandover(streamId: string, nodeId: string, resumeKey: string): Promise<boolean> {
+    const { api, client, registry } = this.#o;
+    if (!api || !client) return false;
+    try {
+      const node = await registry.node(nodeId);
+      if (!node) return false;
+      await client.request(node.url, 'POST', '/internal/streams/handover', { streamId, resumeKeyHash: hash(resumeKey) }, okSchema);
+      this.#o.logger.info({ streamId, from: nodeId }, 'the origin handed the stream over');
+      return true;
+    } catch (err) {
+      this.#o.logger.warn({ streamId, from: nodeId, err: (err as Error).message }, 'the origin did not hand the stream over');
+      return false;
     }
   }
 

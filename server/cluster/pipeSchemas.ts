@@ -7,6 +7,7 @@
  *                                          fencing token and producers out)
  *   POST   /internal/pipes/:pipeId/update  origin → edge: producers added/removed/paused/resumed, or closed
  *   DELETE /internal/pipes/:pipeId         edge → origin: the edge no longer needs the pipe
+ *   POST   /internal/streams/handover      a node → the origin: hand the stream over (resume key hash in)
  */
 import net from 'node:net';
 import { z } from 'zod';
@@ -126,6 +127,15 @@ export const pipeUpdateSchema = z.object({
   closed: z.object({ reason: z.string().max(200), ended: z.boolean().default(false) }).optional(),
 });
 export type PipeUpdate = z.infer<typeof pipeUpdateSchema>;
+
+/**
+ * `POST /internal/streams/handover` (a node whose publisher presented the stream's resume key → the origin):
+ * the origin checks the key's SHA-256 against its broadcast's and hands the stream over.
+ */
+export const handoverRequestSchema = z.object({
+  streamId: streamIdSchema,
+  resumeKeyHash: z.string().regex(/^[0-9a-f]{64}$/, 'a hex SHA-256'),
+});
 
 export const emptySchema = z.object({}).strict();
 export const okSchema = z.object({ ok: z.literal(true) });

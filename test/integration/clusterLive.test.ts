@@ -16,6 +16,8 @@
  * - a viewer who joined an edge before the stream went live gets its producers when it does;
  * - the origin's publisher drops and resumes: edge viewers hear broadcast:reconnecting, then the new
  *   producers, on the same relay session and pipe;
+ * - the studio comes back through another node while its origin is alive: the origin hands the stream over
+ *   (lease released, its broadcast given up without ending the stream); every node's viewers play the new one;
  * - the origin dies (its Redis connection cut: no heartbeat, no lease renewal; its workers frozen (SIGSTOP):
  *   no media, nothing told; its HTTP connections dropped): the studio reconnects to B with its resume key, B waits until A is
  *   no longer alive, takes the stream over under a larger fencing token and becomes the origin; C's viewer,
@@ -29,6 +31,7 @@ import type http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerEvents } from '../../shared/signaling.js';
+import { okSchema } from '../../server/cluster/pipeSchemas.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { socketLease, startRtpSource } from '../helpers/rtpSource.js';
@@ -302,6 +305,45 @@ describe('cluster mode: a stream published on one node, watched on the others', 
     await until('RTP on B again', async () => (await bytesSent(onB)) > 10_000);
     expect(b.cluster!.node.edgePipes.size).toBe(1); // the same pipe carried the drop and the resume
     await again.socket.request('broadcast:stop', {});
+  }, 60_000);
+
+  it('the studio comes back through another node while its origin is alive: the origin hands the stream over; viewers on every node play the new origin', async () => {
+    const [a, b, c] = [nodes[0]!, nodes[1]!, nodes[2]!];
+    const stream = await newStream('handover');
+    const studio = await studioOn(a, stream.id, stream.token);
+    const firstToken = (await a.cluster!.node.leases.current(stream.id))!.token;
+    const onA = await viewerOn(a, stream.id);
+    const onB = await viewerOn(b, stream.id);
+    const seenOnA = record(onA.socket, 'broadcast:producers');
+    const seenOnB = record(onB.socket, 'broadcast:producers');
+    const endedOnA = record(onA.socket, 'broadcast:ended');
+    const endedOnB = record(onB.socket, 'broadcast:ended');
+
+    const again = await studioOn(c, stream.id, stream.token, studio.started.resumeKey);
+    expect(again.started.resumed).toBe(true);
+    const holder = (await c.cluster!.node.leases.current(stream.id))!;
+    expect(holder.nodeId).toBe(c.cluster!.node.nodeId);
+    expect(holder.token).toBeGreaterThan(firstToken);
+    await until("A's broadcast given up", () => a.broadcasts.get(stream.id) === undefined);
+    // A handover asked with another key (signed by a node, so it reaches the route) is refused.
+    const forged = b.cluster!.node.client.request(c.url, 'POST', '/internal/streams/handover', { streamId: stream.id, resumeKeyHash: '0'.repeat(64) }, okSchema);
+    await expect(forged).rejects.toMatchObject({ status: 403 });
+    expect(c.broadcasts.get(stream.id)?.ended).toBe(false);
+
+    // B's relay pipes from C now; A's viewer watches a relay of A from C: both get C's producers.
+    const newIds = ids([again.source.video, again.source.audio]);
+    await until('the new producers on B', () => seenOnB.some((e) => ids(e.producers).join() === newIds.join()));
+    await until('the new producers on A', () => seenOnA.some((e) => ids(e.producers).join() === newIds.join()));
+    expect(a.cluster!.relays.size).toBe(1);
+    expect(await consumeAll(onA.socket, [again.source.video.id])).toEqual([again.source.video.id]);
+    const onBRelay = await plainConsumer(b.broadcasts.viewable(stream.id)!.router, again.source.video.id);
+    await until('RTP on B from C', async () => (await bytesSent(onBRelay)) > 10_000);
+    // Nobody was told the broadcast ended, and the stream stayed live.
+    expect(endedOnA).toEqual([]);
+    expect(endedOnB).toEqual([]);
+    expect((await b.api('GET', `/api/streams/${stream.id}`)).body.status).toBe('live');
+    await again.socket.request('broadcast:stop', {});
+    await until('the end reaches A and B', () => endedOnA.length === 1 && endedOnB.length === 1);
   }, 60_000);
 
   it('the origin dies: the studio reconnects to another node with its resume key, which takes the stream over; viewers on a third node play again', async () => {
