@@ -47,12 +47,28 @@ export const FIRST_OUTPUT_FD = 3;
  */
 export const MAX_INTERLEAVE_DELTA_US = 300_000;
 
+/**
+ * ffmpeg 5.1 reads its input in its main thread, between encodes, when it has one input file; with two or
+ * more, each input gets a reader thread feeding a queue. On one thread the RTP/SDP demuxer, asked for a
+ * packet, polls its sockets and returns from the first one with data: stream 0, video. Whenever the encodes
+ * fall behind (ffmpeg's start, three x264 rungs on a loaded machine) the video socket always has data, the
+ * audio socket waits, and the audio reaches the muxer seconds late and in a burst. Measured (ffprobe of the
+ * first segments, 720p source, load 13): no audio in segments 1–2, then segment 3 carried audio from 0.66 s
+ * to 4.0 s beside video from 3.0 s. The buffered range of a muxed audio+video SourceBuffer is where both
+ * tracks are, so hls.js had nothing playable near the live edge and, aiming at PART-HOLD-BACK, never started
+ * (bench/NOTES.md). So the SDP input gets a second input beside it: an idle one (a lavfi source no output
+ * maps, whose reader blocks on its 1-packet queue), only so that ffmpeg reads the SDP input on its own thread
+ * into a queue of READER_QUEUE_PACKETS, in arrival order. Measured after: audio beside video in every segment.
+ */
+export const READER_QUEUE_PACKETS = 4096;
+export const IDLE_INPUT = ['-thread_queue_size', '1', '-f', 'lavfi', '-i', 'anullsrc=r=8000:cl=mono'];
+
 export function ffmpegFmp4Args(plan: Fmp4Plan): Fmp4Args {
   const { rungs, copyTop, hasAudio, segmentSeconds, fps } = plan;
   if (rungs.length === 0) throw new Error('the ladder is empty');
   if (!(plan.partSeconds > 0 && plan.partSeconds <= segmentSeconds)) throw new Error('a part is longer than 0 and at most a segment');
   const gop = Math.max(1, Math.round(fps * segmentSeconds));
-  const args = ['-hide_banner', '-loglevel', 'warning', '-nostats', ...plan.inputOptions, '-i', plan.input];
+  const args = ['-hide_banner', '-loglevel', 'warning', '-nostats', ...plan.inputOptions, '-thread_queue_size', String(READER_QUEUE_PACKETS), '-i', plan.input, ...IDLE_INPUT];
 
   const encoded = rungs.map((r, i) => ({ ...r, index: i })).filter((r) => !(copyTop && r.index === 0));
   if (encoded.length > 0) {

@@ -20,6 +20,8 @@ const x264 = (kbps: number, max: number) => [
   '-preset', 'veryfast', '-tune', 'zerolatency', '-profile:v', 'main', '-pix_fmt', 'yuv420p',
   '-g', '30', '-keyint_min', '30', '-sc_threshold', '0', '-bf', '0', '-force_key_frames', 'expr:gte(t,n_forced*1)',
 ];
+// The SDP input read on its own thread (a second, idle input makes ffmpeg 5.1 give each input a reader).
+const readerInput = ['-thread_queue_size', '4096', '-i', '/d/e0/input.sdp', '-thread_queue_size', '1', '-f', 'lavfi', '-i', 'anullsrc=r=8000:cl=mono'];
 const aac = ['-c:a', 'aac', '-b:a', '128k', '-ar', '48000', '-ac', '2'];
 const fmp4 = (fd: number) => [
   '-f', 'mp4', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-frag_duration', '200000', '-flush_packets', '1', '-max_interleave_delta', '300000', `pipe:${fd}`,
@@ -29,7 +31,7 @@ describe('ffmpeg arguments for the fMP4 (LL-HLS) ladder', () => {
   it('encodes each rung from one decode into its own fragmented MP4 pipe', () => {
     const { args, outputs } = ffmpegFmp4Args(plan());
     expect(args).toEqual([
-      '-hide_banner', '-loglevel', 'warning', '-nostats', '-protocol_whitelist', 'file,udp,rtp', '-i', '/d/e0/input.sdp',
+      '-hide_banner', '-loglevel', 'warning', '-nostats', '-protocol_whitelist', 'file,udp,rtp', ...readerInput,
       '-filter_complex',
       '[0:v:0]fps=30,split=2[s0][s1];[s0]scale=-2:480:flags=bicubic,format=yuv420p[v0];[s1]scale=-2:360:flags=bicubic,format=yuv420p[v1]',
       '-map', '[v0]', '-map', '0:a:0', ...x264(1000, 1100), ...aac, ...fmp4(3),
@@ -42,7 +44,7 @@ describe('ffmpeg arguments for the fMP4 (LL-HLS) ladder', () => {
   it('copies the top rung when asked, and leaves audio out without an audio track', () => {
     const { args } = ffmpegFmp4Args(plan({ rungs: ladderFor([720, 360], 720), copyTop: true, hasAudio: false, partSeconds: 0.25, segmentSeconds: 2 }));
     expect(args).toEqual([
-      '-hide_banner', '-loglevel', 'warning', '-nostats', '-protocol_whitelist', 'file,udp,rtp', '-i', '/d/e0/input.sdp',
+      '-hide_banner', '-loglevel', 'warning', '-nostats', '-protocol_whitelist', 'file,udp,rtp', ...readerInput,
       '-filter_complex', '[0:v:0]fps=30,split=1[s0];[s0]scale=-2:360:flags=bicubic,format=yuv420p[v1]',
       '-map', '0:v:0', '-c:v', 'copy',
       '-f', 'mp4', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-frag_duration', '250000', '-flush_packets', '1', '-max_interleave_delta', '300000', 'pipe:3',
