@@ -5,6 +5,8 @@
  * state is photographed at a phone viewport (375×812) and a desktop one (helpers/screens.ts), kept as test
  * artifacts, and no page may scroll sideways on the phone.
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { expect, test } from '@playwright/test';
 import { closeBrowsers, newPage } from './helpers/browser.js';
 import { BASE_URL, createStream, goLive, login, MEDIA_TIMEOUT, openStudio, openViewer, playerState } from './helpers/onair.js';
@@ -125,4 +127,41 @@ test('every other page fits a phone: the directory, the sign-in, an embed', asyn
   await page.goto(`/embed/${stream.id}`);
   await expect(page.getByTestId('player')).toHaveAttribute('data-state', 'waiting');
   await snap(page, info, 'embed-waiting');
+});
+
+test('oEmbed: a consumer finds the endpoint in the watch page, and the iframe it is given plays on its own site', async ({}, info) => {
+  test.setTimeout(120_000);
+  const stream = await createStream(token, { title: 'Shared "live" <show>', description: 'Links become players' });
+  const studio = await openStudio(stream.id);
+  await goLive(studio);
+
+  const page = await openViewer('link preview', `/watch/${stream.id}`);
+  await expect(page).toHaveTitle('Shared "live" <show> · OnAir');
+  const href = await page.locator('link[rel="alternate"][type="application/json+oembed"]').getAttribute('href');
+  expect(href).toBe(`${BASE_URL}/oembed?url=${encodeURIComponent(`${BASE_URL}/watch/${stream.id}`)}&format=json`);
+  expect(await page.locator('meta[property="og:title"]').getAttribute('content')).toBe('Shared "live" <show>');
+  expect(await page.locator('meta[property="og:description"]').getAttribute('content')).toBe('LIVE · Links become players');
+  const oembed = (await (await fetch(href!)).json()) as { type: string; title: string; html: string; width: number; height: number };
+  expect(oembed).toMatchObject({ type: 'video', title: 'Shared "live" <show>', width: 640, height: 360 });
+
+  // Another site pastes the HTML as it came.
+  const site = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(`<!doctype html><html><head><meta charset="utf-8"><title>A forum</title></head><body><p>Look at this:</p>${oembed.html}</body></html>`);
+  });
+  await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
+  try {
+    const forum = await newPage('forum');
+    await forum.goto(`http://127.0.0.1:${(site.address() as AddressInfo).port}/`);
+    const player = forum.frameLocator('iframe').getByTestId('player');
+    await expect(player).toHaveAttribute('data-state', 'live', { timeout: MEDIA_TIMEOUT });
+    // The consumer's page (its iframe is 640 px wide, as oEmbed gives it): a desktop picture only.
+    const file = info.outputPath('oembed-iframe-desktop.png');
+    await forum.screenshot({ path: file });
+    await info.attach('oembed-iframe-desktop.png', { path: file, contentType: 'image/png' });
+  } finally {
+    // The browser keeps its connection open: close it, or close() waits for it.
+    site.closeAllConnections();
+    await new Promise<void>((resolve) => site.close(() => resolve()));
+  }
 });
