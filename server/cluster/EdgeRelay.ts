@@ -109,16 +109,6 @@ export class EdgeRelay {
     return relay;
   }
 
-  /** Viewers must not be told of this end (see `close`). */
-  get quiet(): boolean {
-    return this.#quiet;
-  }
-
-  /** The pipe feeding the relay now (tests, stats). */
-  get pipe(): EdgePipe | undefined {
-    return this.#pipe;
-  }
-
   /** Ends the relay; `quiet`: its viewers are not told (none left, the node became the origin, shutdown). */
   close(reason: string, { quiet = false } = {}): Promise<void> {
     if (!this.broadcast.ended) this.#quiet = quiet;

@@ -70,11 +70,6 @@ export class EdgeRelays {
     return this.#relays.get(streamId)?.broadcast;
   }
 
-  /** The EdgeRelay itself (tests). */
-  relayOf(streamId: string): EdgeRelay | undefined {
-    return this.#relays.get(streamId);
-  }
-
   openRelay(streamId: string): Promise<Broadcast | undefined> {
     const open = this.#relays.get(streamId);
     if (open && !open.broadcast.ended) return Promise.resolve(open.broadcast);
