@@ -39,15 +39,16 @@ export async function attachHls(video: HTMLVideoElement, url: string, opts: Atta
   if (mseSupported()) {
     const { default: Hls } = await import('hls.js');
     const hls = new Hls({
-      // Live: LL-HLS (parts, blocking playlist reloads; OnAir serves them for every rendition).
-      // liveSyncDurationCount, set here, overrides the playlist's PART-HOLD-BACK in hls.js: it aims at 1.5 s
-      // (1.5 × the 1 s target duration), plus 1 s per stall. Without it (aiming at PART-HOLD-BACK, ~0.67 s)
-      // hls.js never started playing in Chromium on the loaded test machine (e2e: currentTime stayed 0), so it
-      // stays until measured on an idle one. maxLiveSyncPlaybackRate lets it catch up (up to 1.5×) after
-      // starting on an independent part, up to a segment further back (bench/NOTES.md).
+      // Live: LL-HLS (parts, blocking playlist reloads; OnAir serves them for every rendition). hls.js aims at
+      // the playlist's PART-HOLD-BACK (3 parts, ~0.6 s behind the newest part), plus 1 s per stall: no
+      // liveSyncDuration/liveSyncDurationCount here, since either overrides PART-HOLD-BACK in hls.js. (It was
+      // set to 1.5 segments while hls.js at PART-HOLD-BACK never started: ffmpeg muxed audio seconds behind
+      // the video at the start, so a muxed SourceBuffer had nothing playable near the live edge; fixed at the
+      // source, server/llhls/ffmpegFmp4Args.ts. And liveMaxLatencyDurationCount without liveSyncDurationCount
+      // makes the Hls constructor throw "Illegal hls.js config", so no bound on the latency is set: hls.js's
+      // latency controller catches up by playing faster.) maxLiveSyncPlaybackRate lets it catch up (up to
+      // 1.5×) after starting on an independent part, up to a segment further back (bench/NOTES.md).
       lowLatencyMode: opts.live,
-      liveSyncDurationCount: 1.5,
-      liveMaxLatencyDurationCount: 5,
       maxLiveSyncPlaybackRate: 1.5,
       backBufferLength: opts.live ? 10 : 60,
       startPosition: opts.live ? -1 : 0,

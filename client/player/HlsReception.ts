@@ -1,13 +1,14 @@
 /**
  * What a viewer in 'hls' mode receives: the stream's live HLS in the <video>, through attachHls. The master
- * playlist 404s until the server's first segments exist (a few seconds after the broadcast starts), and hls.js
- * does not retry a 404: so this asks for it every second until it exists, then attaches. A playback that fails
+ * playlist 404s until the server's first part exists (under a second after the broadcast's video reaches
+ * ffmpeg), and hls.js does not retry a 404: so this asks for it every 250 ms (a HEAD, answered from memory)
+ * until it exists, then attaches. A playback that fails
  * for good is dropped and started over. `close()` is idempotent and frees everything.
  */
 import { attachHls, type HlsPlayback } from '../hls/attachHls.js';
 import { playOrMute } from './autoplay.js';
 
-const POLL_MS = 1000;
+const POLL_MS = 250;
 const RESTART_MS = 2000;
 
 export class HlsReception {

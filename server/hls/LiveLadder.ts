@@ -107,9 +107,15 @@ export class LiveLadder {
     for (const p of this.packagers) p.end();
   }
 
-  /** Whether every rendition has a complete segment (its playlist can be served; the master too). */
+  /**
+   * Whether the master playlist can be served: every rendition has an init segment (the master's CODECS and
+   * RESOLUTION) and the first rendition its first part. A player starts on a part; a rendition playlist asked
+   * before that rendition's first part waits for it (server/llhls/playlistResponse.ts), so waiting here for a
+   * full segment of every rendition would only add a segment's duration to "Go live" → playing.
+   */
   get playable(): boolean {
-    return this.packagers.every((p) => p.segments.length > 0);
+    const first = this.packagers[0];
+    return !!first && this.variants() !== undefined && (first.segments.length > 0 || (first.building?.parts.length ?? 0) > 0);
   }
 
   /** The newest full segment of rendition i with its init segment (for thumbnails). */

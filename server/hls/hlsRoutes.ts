@@ -112,11 +112,10 @@ export function hlsRoutes(opts: { hls: HlsService; streams: StreamStore; tokens:
     res.status(status).type('text/plain').send(message);
   };
 
-  /** A live rendition's LL-HLS playlist (404 until it has a complete segment). */
+  /** A live rendition's LL-HLS playlist (asked before its first part, it waits for it: playlistResponse). */
   const sendLivePlaylist = async (req: Request, res: Response, ladder: LiveLadder, rendition: number, query: string, shared: boolean) => {
     const packager = ladder.packagers[rendition];
     if (!packager) throw new ApiError('not_found', 'no such rendition');
-    if (packager.segments.length === 0) throw new ApiError('not_found', 'the rendition has no segment yet: retry in a second');
     const reports = (): RenditionReport[] =>
       ladder.packagers.flatMap((p) => (p === packager ? [] : [renditionReportOf(p)].filter((r): r is RenditionReport => !!r)));
     const uriQuery = query.replace(/^\?/, '');
@@ -175,7 +174,7 @@ export function hlsRoutes(opts: { hls: HlsService; streams: StreamStore; tokens:
     const streamId = req.params[0]!;
     const { query, shared } = await access(req, streamId);
     const bridge = hls.liveSession(streamId);
-    // Served once every rendition has a segment, so that no player is sent to a playlist that 404s.
+    // Served once the first rendition has a part (LiveLadder.playable); the others' playlists wait for theirs.
     if (!bridge?.ladder?.playable) throw new ApiError('not_found', 'this stream has no live HLS now (not live, or starting: retry in a second)');
     const session = countViewer(req, res, streamId);
     // The viewer's session goes on to the rendition URIs: this master is then that viewer's alone.

@@ -14,6 +14,9 @@
  *   503), or 'aborted' when the request goes away. It subscribes to the packager and holds one timer, and
  *   releases both on every outcome, so a client that disconnects leaves nothing behind.
  * waitForPart(source, partId, …) — the same for a part named by EXT-X-PRELOAD-HINT before it exists.
+ * waitForFirstPart(source, …) — until the rendition has its first part: the master playlist is served as soon
+ *   as the first rendition has one, so a player may ask another rendition's playlist a few ms before that
+ *   rendition's first part exists; it waits (bounded the same way) instead of getting a 404.
  */
 import { z } from 'zod';
 import type { PartEntry, PlaylistSource } from './RenditionPackager.js';
@@ -126,4 +129,12 @@ export async function waitForPart(source: PartSource, partId: number, options: W
   if (outcome !== 'ready') return { outcome };
   const part = source.getPart(partId);
   return part ? { outcome: 'ready', part } : { outcome: 'gone' };
+}
+
+/** Whether the rendition has a part (in its open segment or its window), or has ended. */
+export const hasFirstPart = (source: PlaylistSource): boolean =>
+  source.ended || source.segments.length > 0 || (source.building?.parts.length ?? 0) > 0;
+
+export function waitForFirstPart(source: PlaylistSource, options: WaitOptions = {}): Promise<WaitOutcome> {
+  return waitUntil(source, () => hasFirstPart(source), options.timeoutMs ?? blockingTimeoutMs(source), options.signal);
 }

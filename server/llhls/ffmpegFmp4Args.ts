@@ -59,8 +59,11 @@ export const MAX_INTERLEAVE_DELTA_US = 300_000;
  * (bench/NOTES.md). So the SDP input gets a second input beside it: an idle one (a lavfi source no output
  * maps, whose reader blocks on its 1-packet queue), only so that ffmpeg reads the SDP input on its own thread
  * into a queue of READER_QUEUE_PACKETS, in arrival order. Measured after: audio beside video in every segment.
+ * The queue is bounded to ~2 s of the source (512 RTP packets; a 720p source sends ~250 a second): an ffmpeg
+ * starved of CPU for longer falls behind by at most that much before the sockets overflow (as before),
+ * rather than by the ~16 s a 4,096-packet queue held (measured: glass-to-glass 13 s at load 12).
  */
-export const READER_QUEUE_PACKETS = 4096;
+export const READER_QUEUE_PACKETS = 512;
 export const IDLE_INPUT = ['-thread_queue_size', '1', '-f', 'lavfi', '-i', 'anullsrc=r=8000:cl=mono'];
 
 export function ffmpegFmp4Args(plan: Fmp4Plan): Fmp4Args {

@@ -4,11 +4,13 @@
  * passes an AbortSignal that fires when the client goes away).
  *
  *   400  bad or contradictory directives, or a request too far ahead
- *   503  the asked part did not appear within 3 × target duration
+ *   503  the asked part (or, any request, the rendition's first part) did not appear within 3 × target duration
+ * Every request first waits for the rendition's first part (waitForFirstPart): the master playlist is out
+ * as soon as the first rendition has a part, a few ms before the others may have theirs.
  *   200  the playlist (a delta update for `_HLS_skip`), once the asked segment/part exists
  *   undefined  the request was aborted while waiting: nothing to send
  */
-import { parseDeliveryDirectives, checkAdvance, waitForPlaylist, type WaitOptions } from './blockingReload.js';
+import { parseDeliveryDirectives, checkAdvance, hasFirstPart, waitForFirstPart, waitForPlaylist, type WaitOptions } from './blockingReload.js';
 import { cacheControl } from './cacheRules.js';
 import type { PlaylistSource } from './RenditionPackager.js';
 import { writeMediaPlaylist, type RenditionReport } from './playlistWriter.js';
@@ -48,6 +50,11 @@ export async function answerPlaylistRequest(
   const waitOptions: WaitOptions = {};
   if (options.timeoutMs !== undefined) waitOptions.timeoutMs = options.timeoutMs;
   if (options.signal) waitOptions.signal = options.signal;
+  if (!hasFirstPart(source)) {
+    const first = await waitForFirstPart(source, waitOptions);
+    if (first === 'aborted') return undefined;
+    if (first === 'timeout') return error(503, 'the rendition has no part yet');
+  }
   const outcome = await waitForPlaylist(source, d, waitOptions);
   if (outcome === 'aborted') return undefined;
   if (outcome === 'timeout') return error(503, 'the requested part did not appear in time');

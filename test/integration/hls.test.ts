@@ -303,7 +303,8 @@ describe('after a crash', () => {
     let rec: { id: string };
     try {
       const bridge = await until('the HLS session', () => s.hls.liveSession(st));
-      await until('segments', async () => (await (await get(`/hls/${st}/${bridge.manifest.sessionId}/r0.m3u8`)).text()).includes('.m4s'));
+      // A full segment (r0_s<n>.m4s): the live playlist lists parts (r0_p<n>.m4s) before that.
+      await until('segments', async () => /_s\d+\.m4s/.test(await (await get(`/hls/${st}/${bridge.manifest.sessionId}/r0.m3u8`)).text()));
       await s.broadcasts.endBroadcast(st, 'test over');
       rec = await until('the recording', async () => (await s.api('GET', `/api/recordings?streamId=${st}`)).body.recordings[0]);
     } finally {

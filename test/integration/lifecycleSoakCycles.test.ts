@@ -112,7 +112,8 @@ async function firstSegment(streamId: string): Promise<boolean> {
       if (master.status !== 200) return false;
       const variant = (await master.text()).split('\n').find((l) => l && !l.startsWith('#'));
       if (!variant) return false;
-      return (await (await fetch(`${s.url}/hls/${streamId}/${variant}`)).text()).includes('.m4s');
+      // A full segment (r<i>_s<n>.m4s): the live playlist lists parts (r<i>_p<n>.m4s) from the first one.
+      return /_s\d+\.m4s/.test(await (await fetch(`${s.url}/hls/${streamId}/${variant}`)).text());
     },
     15_000,
   ).then(

@@ -111,6 +111,41 @@ describe('blocking playlist requests', () => {
     expect(a?.body).toContain('#EXT-X-PRELOAD-HINT:TYPE=PART,URI="r0_p21.m4s"');
   });
 
+  it('a playlist asked before the rendition has any part waits for its first part, then lists it (no 404 at go-live)', async () => {
+    const { p, enc } = makePackager();
+    const got: { answer?: Awaited<ReturnType<typeof answerPlaylistRequest>> } = {};
+    void answerPlaylistRequest(p, {}).then((a) => (got.answer = a));
+    await vi.advanceTimersByTimeAsync(500);
+    expect(got).toEqual({});
+    p.pushFragment(enc.fragment(0.2, false)); // before the first keyframe: dropped, still no part
+    await vi.advanceTimersByTimeAsync(0);
+    expect(got).toEqual({});
+    p.pushFragment(enc.fragment(0.2, true));
+    await vi.advanceTimersByTimeAsync(0);
+    const answer = got.answer;
+    if (!answer) throw new Error('not answered');
+    expect(answer.status).toBe(200);
+    const { violations, playlist } = checkLlhlsPlaylist(answer.body);
+    expect(violations).toEqual([]);
+    expect(playlist.segments).toHaveLength(1);
+    expect(playlist.segments[0]!.parts.map((x) => x.uri)).toEqual(['r0_p0.m4s']);
+    expect(answer.body).toContain('#EXT-X-PRELOAD-HINT:TYPE=PART,URI="r0_p1.m4s"');
+    expect(answer.body).not.toContain('#EXTINF');
+    expect(p.listenerCount).toBe(0);
+  });
+
+  it('a rendition whose first part never comes answers 503 (no-store) after 3 target durations', async () => {
+    const { p } = makePackager();
+    const got: { answer?: Awaited<ReturnType<typeof answerPlaylistRequest>> } = {};
+    void answerPlaylistRequest(p, {}).then((a) => (got.answer = a));
+    await vi.advanceTimersByTimeAsync(2999);
+    expect(got).toEqual({});
+    await vi.advanceTimersByTimeAsync(1);
+    expect(got.answer).toMatchObject({ status: 503, headers: { 'Cache-Control': 'no-store' } });
+    expect(p.listenerCount).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('times out after 3 target durations with a 503 nobody caches', async () => {
     const { p } = live();
     const got: { answer?: Awaited<ReturnType<typeof answerPlaylistRequest>> } = {};
