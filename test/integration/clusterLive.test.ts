@@ -214,7 +214,8 @@ describe('cluster mode: a stream published on one node, watched on the others', 
     expect((await fetch(`${c.url}${whep.headers.get('location')}`, { method: 'DELETE' })).status).toBe(404);
     expect(b.broadcasts.viewable(stream.id)).toBeUndefined();
     expect(ended1).toHaveLength(1);
-    expect((await b.api('GET', `/api/streams/${stream.id}`)).body.status).toBe('ended');
+    // The status is written after the end (Broadcasts' status writes, in order): read through another node.
+    await until('the stream ended in the shared catalogue', async () => (await b.api('GET', `/api/streams/${stream.id}`)).body.status === 'ended');
   }, 60_000);
 
   it('simulcast: every layer crosses the pipe, and each edge consumer gets the layer chosen for it on the edge', async () => {
