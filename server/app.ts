@@ -29,7 +29,7 @@ import { oembedRoutes } from './http/routes/oembedRoutes.js';
 import { catalogueFromStores } from './sharing/catalogueFromStores.js';
 import { adminRoutes } from './admin/adminRoutes.js';
 import { LiveRegistry } from './admin/LiveRegistry.js';
-import { nodeSplit } from './admin/audienceSplit.js';
+import { nodeSplit, streamSplit } from './admin/audienceSplit.js';
 import { audienceRoutes } from './http/routes/audienceRoutes.js';
 import { whipWhep } from './whip/mounts.js';
 import { mediaRoutes } from './http/routes/mediaRoutes.js';
@@ -207,7 +207,13 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
     streamCreation: shared?.streamCreation ?? new KeyedRateLimiter(limits.streamCreation),
     users,
     streams,
-    live: broadcasts,
+    live: {
+      viewerCount: (streamId) => broadcasts.viewerCount(streamId),
+      // hlsViewers is made below, before any request is served.
+      viewersByDelivery: (streamId) => streamSplit(broadcasts, streamId, hlsViewers.count(streamId)),
+      endBroadcast: (streamId, reason) => broadcasts.endBroadcast(streamId, reason),
+      metadataChanged: (streamId) => broadcasts.metadataChanged(streamId),
+    },
     metrics,
     deleteStreamMedia: (streamId) => hls.deleteStreamFiles(streamId),
     readiness: async () => {

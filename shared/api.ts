@@ -50,6 +50,16 @@ export interface StreamUrls {
   whep: string;
 }
 
+/**
+ * Viewers by delivery, as the serving node sees them: WebRTC (OnAir's player holding a seat), WHEP players,
+ * HLS playback sessions (docs/hls.md). Computed by server/admin/audienceSplit.ts `streamSplit`.
+ */
+export interface ViewersByDelivery {
+  webrtc: number;
+  whep: number;
+  hls: number;
+}
+
 /** A stream as anyone may see it. */
 export interface PublicStream {
   id: string;
@@ -59,6 +69,8 @@ export interface PublicStream {
   visibility: Visibility;
   status: StreamStatus;
   viewerCount: number;
+  /** This node's viewers by delivery (viewerCount also counts other nodes and open pages receiving nothing yet). */
+  viewers: ViewersByDelivery;
   owner: { id: string; username: string };
   createdAt: string;
   updatedAt: string;

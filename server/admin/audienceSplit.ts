@@ -1,15 +1,13 @@
 /**
  * Viewers by delivery, as this node sees them: WebRTC (OnAir's player holding a seat), WHEP (seats held by
- * `whep:` sessions), HLS (playback sessions, server/hls/HlsViewerSessions). The admin console shows it per
- * stream, /metrics as node totals (onair_viewers_by_delivery).
+ * `whep:` sessions), HLS (playback sessions, server/hls/HlsViewerSessions). The stream API (`viewers`), the
+ * studio's /viewers and the admin console show it per stream, /metrics as node totals (onair_viewers_by_delivery).
  */
+import type { ViewersByDelivery } from '../../shared/api.js';
 import type { Broadcasts } from '../live/Broadcasts.js';
 
-export interface DeliverySplit {
-  webrtc: number;
-  whep: number;
-  hls: number;
-}
+/** The API's `viewers` (shared/api.ts): one shape for streams, the studio, the console and /metrics. */
+export type DeliverySplit = ViewersByDelivery;
 
 export function streamSplit(broadcasts: Pick<Broadcasts, 'get'>, streamId: string, hlsSessions: number): DeliverySplit {
   const b = broadcasts.get(streamId);

@@ -1,4 +1,5 @@
 /** What the HTTP routes need from the rest of OnAir: narrow interfaces, so tests can stand in for any part. */
+import type { ViewersByDelivery } from '../../shared/api.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
 import type { Tokens } from '../auth/tokens.js';
@@ -16,6 +17,12 @@ export interface LiveState {
   metadataChanged(streamId: string): void;
 }
 
+/** The live state with the audience split (Broadcasts knows the seats; the HLS sessions live beside it). */
+export interface LiveAudience extends LiveState {
+  /** This node's viewers of the stream by delivery (server/admin/audienceSplit.ts `streamSplit`). */
+  viewersByDelivery(streamId: string): ViewersByDelivery;
+}
+
 export interface Services {
   config: Config;
   logger: Logger;
@@ -26,7 +33,7 @@ export interface Services {
   streamCreation: RateLimit;
   users: UserStore;
   streams: StreamStore;
-  live: LiveState;
+  live: LiveAudience;
   metrics: Metrics;
   /** Removes a deleted stream's media files (HLS, recordings). */
   deleteStreamMedia(streamId: string): Promise<void>;

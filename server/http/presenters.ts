@@ -1,5 +1,5 @@
 /** Turns store records into the API's response shapes. */
-import type { OwnedStream, PublicStream, PublicUser, StreamUrls } from '../../shared/api.js';
+import type { OwnedStream, PublicStream, PublicUser, StreamUrls, ViewersByDelivery } from '../../shared/api.js';
 import type { StreamRecord } from '../store/sql/StreamStore.js';
 import type { UserRecord } from '../store/sql/UserStore.js';
 
@@ -15,7 +15,13 @@ export function streamUrls(base: string, id: string): StreamUrls {
   };
 }
 
-export function publicStream(s: StreamRecord, viewerCount: number, base: string): PublicStream {
+/** What the live side says about a stream's audience: the count (every node) and this node's split. */
+export interface Audience {
+  viewerCount: number;
+  viewers: ViewersByDelivery;
+}
+
+export function publicStream(s: StreamRecord, audience: Audience, base: string): PublicStream {
   return {
     id: s.id,
     title: s.title,
@@ -23,7 +29,8 @@ export function publicStream(s: StreamRecord, viewerCount: number, base: string)
     tags: s.tags,
     visibility: s.visibility,
     status: s.status,
-    viewerCount,
+    viewerCount: audience.viewerCount,
+    viewers: audience.viewers,
     owner: { id: s.ownerId, username: s.ownerUsername },
     createdAt: s.createdAt,
     updatedAt: s.updatedAt,
@@ -33,7 +40,7 @@ export function publicStream(s: StreamRecord, viewerCount: number, base: string)
   };
 }
 
-export const ownedStream = (s: StreamRecord, viewerCount: number, base: string): OwnedStream => ({
-  ...publicStream(s, viewerCount, base),
+export const ownedStream = (s: StreamRecord, audience: Audience, base: string): OwnedStream => ({
+  ...publicStream(s, audience, base),
   streamKey: s.streamKey,
 });

@@ -176,6 +176,9 @@ describe('admin API: live streams and the server', () => {
     // The owner's studio reads the same split; other broadcasters and anonymous callers may not.
     const split = await s.api('GET', `/api/streams/${id}/viewers`, { token: bob });
     expect([split.status, split.body]).toEqual([200, { total: 2, webrtc: 0, whep: 0, hls: 1 }]);
+    // So does the stream itself (the owner's view and a viewer's: the split is not a secret of the owner).
+    const owned = await s.api('GET', `/api/streams/${id}`, { token: bob });
+    expect([owned.status, owned.body.viewerCount, owned.body.viewers]).toEqual([200, 2, { webrtc: 0, whep: 0, hls: 1 }]);
     const other = await s.broadcaster('frank');
     expect((await s.api('GET', `/api/streams/${id}/viewers`, { token: other })).status).toBe(403);
     expect((await s.api('GET', `/api/streams/${id}/viewers`)).status).toBe(401);

@@ -157,7 +157,7 @@ describe('streams', () => {
     const r = await s.api('POST', '/api/streams', { token: ann, body: { title: '  Morning show ', tags: ['Talk', 'talk', 'news'] } });
     expect(r.status).toBe(201);
     expect(r.headers.get('location')).toBe(`/api/streams/${r.body.id}`);
-    expect(r.body).toMatchObject({ title: 'Morning show', description: '', tags: ['talk', 'news'], visibility: 'public', status: 'idle', viewerCount: 0 });
+    expect(r.body).toMatchObject({ title: 'Morning show', description: '', tags: ['talk', 'news'], visibility: 'public', status: 'idle', viewerCount: 0, viewers: { webrtc: 0, whep: 0, hls: 0 } });
     expect(r.body.id).toMatch(/^[A-Za-z0-9_-]{12}$/);
     expect(r.body.streamKey).toMatch(/^sk_/);
     expect(r.body.urls).toEqual({
@@ -195,7 +195,7 @@ describe('streams', () => {
     const r = await s.api('GET', '/api/streams?tag=chess');
     expect(r.status).toBe(200);
     expect(r.body.total).toBe(1);
-    expect(r.body.streams[0]).toMatchObject({ id: pub.id, owner: { username: 'bob' }, status: 'idle', viewerCount: 0 });
+    expect(r.body.streams[0]).toMatchObject({ id: pub.id, owner: { username: 'bob' }, status: 'idle', viewerCount: 0, viewers: { webrtc: 0, whep: 0, hls: 0 } });
     expect(r.body.streams[0].streamKey).toBeUndefined();
     expect(JSON.stringify(r.body)).not.toContain('sk_');
     expect((await s.api('GET', '/api/streams?q=blitz')).body.total).toBe(1);

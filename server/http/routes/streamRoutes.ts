@@ -39,7 +39,8 @@ export function streamRoutes(s: Services): Router {
     if (!canManage(req.user, stream)) throw new ApiError('forbidden', 'only the owner of this stream or an admin may do this');
     return stream;
   };
-  const owned = (req: Request, st: StreamRecord) => ownedStream(st, s.live.viewerCount(st.id), base(req));
+  const audience = (id: string) => ({ viewerCount: s.live.viewerCount(id), viewers: s.live.viewersByDelivery(id) });
+  const owned = (req: Request, st: StreamRecord) => ownedStream(st, audience(st.id), base(req));
 
   r.post('/', auth, requireRole('broadcaster', 'admin'), async (req, res) => {
     const body = parse(createStreamBodySchema, req.body, 'stream');
@@ -61,7 +62,7 @@ export function streamRoutes(s: Services): Router {
   r.get('/', async (req, res) => {
     const q = parse(listStreamsQuerySchema, req.query, 'query');
     const { streams, total } = await s.streams.listPublic(q);
-    const body: StreamList = { streams: streams.map((st) => publicStream(st, s.live.viewerCount(st.id), base(req))), total };
+    const body: StreamList = { streams: streams.map((st) => publicStream(st, audience(st.id), base(req))), total };
     res.json(body);
   });
 
@@ -80,7 +81,7 @@ export function streamRoutes(s: Services): Router {
     }
     if (canManage(user, stream)) return void res.json(owned(req, stream));
     if (!canWatch(s.tokens, stream, token)) throw new ApiError('forbidden', 'this stream is private: a viewer token is needed');
-    res.json(publicStream(stream, s.live.viewerCount(stream.id), base(req)));
+    res.json(publicStream(stream, audience(stream.id), base(req)));
   });
 
   r.patch('/:id', auth, async (req, res) => {
