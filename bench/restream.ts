@@ -69,7 +69,9 @@ async function replaySource(lease: PublisherLease, clip: string, codec: 'VP8' | 
   const url = (t: types.PlainTransport) => `rtp://127.0.0.1:${t.tuple.localPort}?rtcpport=${t.rtcpTuple!.localPort}&pkt_size=1200`;
   const ffmpeg = spawn('ffmpeg', [
     '-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', clip,
-    '-map', '0:v', '-c:v', 'copy', '-ssrc', '22222222', '-payload_type', '101', '-f', 'rtp', url(vt),
+    // H.264 from Matroska keeps its SPS/PPS out of band (avcC): mp4toannexb puts them before every IDR, as a
+    // browser sends them; without them no consumer ever sees a keyframe (mediasoup's H.264 keyframe is an SPS).
+    '-map', '0:v', '-c:v', 'copy', ...(codec === 'H.264' ? ['-bsf:v', 'h264_mp4toannexb'] : []), '-ssrc', '22222222', '-payload_type', '101', '-f', 'rtp', url(vt),
     '-map', '0:a', '-c:a', 'copy', '-ssrc', '33333333', '-payload_type', '100', '-f', 'rtp', url(at),
   ], { stdio: ['ignore', 'ignore', 'inherit'] });
   lease.broadcast.addProducer(lease, audio, 'whip');
