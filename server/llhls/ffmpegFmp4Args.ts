@@ -71,6 +71,14 @@ export const READER_QUEUE_PACKETS = 512;
  * filter. Measured (load 13–15): ffmpeg spawned → init segments 1.2–1.5 s, against 1.4–1.9 s without it.
  */
 export const PROBE_OPTIONS = ['-fpsprobesize', '0'];
+
+/**
+ * Audio timestamps that follow the sample count (as server/restream does): ffmpeg's RTP demuxer re-bases a
+ * stream's timestamps on its first RTCP sender report, and mediasoup sends those for audio only every few
+ * seconds, so the audio timestamps step seconds into a run; the muxer then held or dropped audio (measured:
+ * audio of segment 0 from 0.64 s, none in segments 1–2, then audio from 1.0 s beside video from 3 s).
+ */
+export const AUDIO_TIMING_FILTER = 'aresample=async=1';
 export const IDLE_INPUT = ['-thread_queue_size', '1', '-f', 'lavfi', '-i', 'anullsrc=r=8000:cl=mono'];
 
 export function ffmpegFmp4Args(plan: Fmp4Plan): Fmp4Args {
@@ -104,6 +112,7 @@ export function ffmpegFmp4Args(plan: Fmp4Plan): Fmp4Args {
         '-force_key_frames', `expr:gte(t,n_forced*${segmentSeconds})`,
       );
     }
+    if (hasAudio) args.push('-af', AUDIO_TIMING_FILTER);
     if (hasAudio) args.push('-c:a', 'aac', '-b:a', '128k', '-ar', '48000', '-ac', '2');
     const fd = FIRST_OUTPUT_FD + i;
     args.push(

@@ -22,7 +22,7 @@ const x264 = (kbps: number, max: number) => [
 ];
 // No frame-rate probe; the SDP input read on its own thread (a second, idle input makes ffmpeg 5.1 give each input a reader).
 const readerInput = ['-fpsprobesize', '0', '-thread_queue_size', '512', '-i', '/d/e0/input.sdp', '-thread_queue_size', '1', '-f', 'lavfi', '-i', 'anullsrc=r=8000:cl=mono'];
-const aac = ['-c:a', 'aac', '-b:a', '128k', '-ar', '48000', '-ac', '2'];
+const aac = ['-af', 'aresample=async=1', '-c:a', 'aac', '-b:a', '128k', '-ar', '48000', '-ac', '2'];
 const fmp4 = (fd: number) => [
   '-f', 'mp4', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-frag_duration', '200000', '-flush_packets', '1', '-max_interleave_delta', '300000', `pipe:${fd}`,
 ];
