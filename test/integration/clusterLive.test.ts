@@ -30,7 +30,7 @@ import fs from 'node:fs';
 import type http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ServerEvents } from '../../shared/signaling.js';
+import { ACK_TIMEOUT_MS, type Ack, type RequestResults, type ServerEvents } from '../../shared/signaling.js';
 import { okSchema } from '../../server/cluster/pipeSchemas.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
@@ -102,7 +102,11 @@ async function socketTo(node: TestServer, token?: string): Promise<TestSocket> {
 /** A studio on `node` going live with real media (ffmpeg RTP into its broadcast, as its publisher). */
 async function studioOn(node: TestServer, streamId: string, token: string, resumeKey?: string) {
   const socket = await socketTo(node, token);
-  const started = await socket.request('broadcast:start', { streamId, ...(resumeKey ? { resumeKey } : {}) });
+  // The studio's own ack timeout (ACK_TIMEOUT_MS, 10 s), not the helper's 5 s: a start with the resume key may
+  // wait up to 7 s for a dead origin to be seen gone.
+  const started = (await socket
+    .timeout(ACK_TIMEOUT_MS)
+    .emitWithAck('broadcast:start', { streamId, ...(resumeKey ? { resumeKey } : {}) })) as Ack<RequestResults['broadcast:start']>;
   if (!started.ok) throw new Error(`broadcast:start on ${node.url}: ${started.error} ${started.message}`);
   const source = await startRtpSource(socketLease(node, streamId), { width: 320, height: 240 });
   closers.push(() => source.stop());
