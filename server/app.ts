@@ -30,6 +30,7 @@ import { catalogueFromStores } from './sharing/catalogueFromStores.js';
 import { adminRoutes } from './admin/adminRoutes.js';
 import { LiveRegistry } from './admin/LiveRegistry.js';
 import { nodeSplit, streamSplit } from './admin/audienceSplit.js';
+import { IngestBitrates } from './admin/IngestBitrates.js';
 import { audienceRoutes } from './http/routes/audienceRoutes.js';
 import { whipWhep } from './whip/mounts.js';
 import { mediaRoutes } from './http/routes/mediaRoutes.js';
@@ -233,6 +234,9 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
     idleMs: 2 * config.hls.segmentSeconds * 1000,
   });
   broadcasts.on('ended', ({ streamId }) => hlsViewers.endStream(streamId));
+  // The console's bitrates: the last stream health report of each encoder broadcast (server/admin/IngestBitrates.ts).
+  const ingestBitrates = new IngestBitrates();
+  broadcasts.on('ended', ({ streamId }) => ingestBitrates.forget(streamId));
   const sharing = catalogueFromStores(streams, recordings, hls);
   // The admin console's API (server/admin): accounts, live streams with their viewers, the server.
   const liveRegistry = new LiveRegistry(broadcasts);
@@ -242,6 +246,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
     broadcasts,
     hlsViewers: (streamId) => hlsViewers.count(streamId),
     hlsRunning: (streamId) => (config.hls.enabled ? hls.liveSession(streamId)?.ladder?.playable === true : undefined),
+    bitrate: (streamId) => ingestBitrates.of(streamId),
     status: { pool, hls, restreamPids: () => restream.pids(), liveStreams: () => broadcasts.liveCount, viewers: () => broadcasts.totalViewers, nodeId: catalogue.nodeId },
   });
   const app = createHttpApp(services, {
@@ -288,7 +293,14 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
   restream.on('state', pushState);
   // Stream health of encoder broadcasts (WHIP, RTMP, SRT), pushed to the owner's studio (server/ingest/health).
   broadcasts.addOutputFactory(
-    ingestHealthOutputs({ ownerOf: async (id) => (await streams.byId(id))?.ownerId, push: (ownerId, e) => pushIngestHealth(signaling.io, ownerId, e), logger }),
+    ingestHealthOutputs({
+      ownerOf: async (id) => (await streams.byId(id))?.ownerId,
+      push: (ownerId, e) => {
+        ingestBitrates.record(e);
+        pushIngestHealth(signaling.io, ownerId, e);
+      },
+      logger,
+    }),
   );
 
   // The recordings this node's previous run left open are closed before any broadcast can start a new one.

@@ -25,6 +25,17 @@ export interface AdminViewers {
   hls: number;
 }
 
+/** An encoder broadcast's bitrate as the server last measured it (server/ingest/health, every 2 s). */
+export interface AdminBitrate {
+  /** How the encoder sends: 'whip', 'rtmp' or 'srt'. */
+  source: string;
+  /** kbit/s received by the SFU over the last poll. */
+  videoKbps: number;
+  audioKbps: number;
+  /** ISO time of the measurement. */
+  measuredAt: string;
+}
+
 export interface AdminLiveStream {
   id: string;
   title: string;
@@ -36,6 +47,8 @@ export interface AdminLiveStream {
   viewers: AdminViewers;
   /** Health as far as the server sees it: a publisher sending, HLS ladder running (when HLS is on). */
   health: { publisher: boolean; hls: boolean | null; ok: boolean };
+  /** The encoder's bitrate; null for a studio broadcast (its page measures its own sending) or before the first poll. */
+  bitrate: AdminBitrate | null;
   watchUrl: string;
 }
 

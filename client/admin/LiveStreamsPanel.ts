@@ -1,8 +1,16 @@
-/** "Live now": every stream live on this server, its viewers by delivery and health; end it or rotate its key. */
+/** "Live now": every stream live on this server, its viewers by delivery, bitrate and health; end it or rotate its key. */
 import type { AdminLiveStream } from '../../shared/adminApi.js';
 import { byId, h, replaceChildren } from '../ui/dom.js';
 import { showError, showToast } from '../ui/toast.js';
 import type { AdminContext } from './AdminConsole.js';
+
+/** "2,450 kbit/s" (video + audio) for an encoder; a dash for a studio broadcast, whose page measures its own. */
+const bitrateText = (s: AdminLiveStream): string =>
+  s.bitrate ? `${Math.round(s.bitrate.videoKbps + s.bitrate.audioKbps).toLocaleString('en')} kbit/s` : '–';
+const bitrateTitle = (s: AdminLiveStream): string =>
+  s.bitrate
+    ? `${s.bitrate.source.toUpperCase()}: video ${s.bitrate.videoKbps} kbit/s, audio ${s.bitrate.audioKbps} kbit/s (measured ${new Date(s.bitrate.measuredAt).toLocaleTimeString()})`
+    : 'Measured for encoder broadcasts (WHIP, RTMP, SRT); a studio broadcast measures its own sending';
 
 export class LiveStreamsPanel {
   readonly #ctx: AdminContext;
@@ -31,6 +39,7 @@ export class LiveStreamsPanel {
       h('td', { 'data-testid': 'viewers-webrtc' }, s.viewers.webrtc),
       h('td', { 'data-testid': 'viewers-whep' }, s.viewers.whep),
       h('td', { 'data-testid': 'viewers-hls' }, s.viewers.hls),
+      h('td', { 'data-testid': 'bitrate', title: bitrateTitle(s) }, bitrateText(s)),
       h('td', { class: s.health.ok ? 'health--ok' : 'health--bad' }, health),
       h(
         'td',

@@ -4,7 +4,7 @@
  *   GET    /api/admin/users                  every account, with its state              → { users: AdminUser[] }
  *   PATCH  /api/admin/users/:id              { role?, disabled? }                        → AdminUser
  *   POST   /api/admin/users/:id/password     { password }: a new password                → 204
- *   GET    /api/admin/streams/live           streams live on this node, viewers by delivery → { streams: AdminLiveStream[] }
+ *   GET    /api/admin/streams/live           streams live on this node, viewers by delivery, bitrate → { streams: AdminLiveStream[] }
  *   POST   /api/admin/streams/:id/end        { reason? }: ends its broadcast              → 204 (404 when not live)
  *   GET    /api/admin/server                 workers, ffmpeg, HLS bridges, memory, version → AdminServerStatus
  * Also for admins, elsewhere in the API: POST /api/users (create an account), POST
@@ -21,6 +21,7 @@ import {
   adminPasswordBodySchema,
   adminUserIdSchema,
   adminUserPatchSchema,
+  type AdminBitrate,
   type AdminLiveStream,
   type AdminUser,
 } from '../../shared/adminApi.js';
@@ -44,6 +45,8 @@ export interface AdminDeps {
   hlsViewers(streamId: string): number;
   /** Is the stream's HLS ladder running (undefined when HLS is off)? */
   hlsRunning(streamId: string): boolean | undefined;
+  /** The last bitrate the stream health monitor measured (server/admin/IngestBitrates.ts). */
+  bitrate(streamId: string): AdminBitrate | null;
   status: ServerStatusSources;
 }
 
@@ -105,6 +108,7 @@ export function adminRoutes(s: Services, deps: AdminDeps): Router {
         state: b.state,
         viewers: { total: deps.broadcasts.viewerCount(streamId), ...split },
         health: { publisher, hls: hlsRunning ?? null, ok: publisher && hlsRunning !== false },
+        bitrate: deps.bitrate(streamId),
         watchUrl: `${base}/watch/${streamId}`,
       });
     }

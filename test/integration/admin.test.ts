@@ -172,6 +172,15 @@ describe('admin API: live streams and the server', () => {
       health: { publisher: true, hls: true, ok: true },
       watchUrl: `${s.url}/watch/${id}`,
     });
+    // Its bitrate, as the stream health monitor measured it from the producers (a WHIP-like source here).
+    const measured = await until('a bitrate measured', async () => {
+      const r = await s.api('GET', '/api/admin/streams/live', { token: admin });
+      return r.body.streams.find((x: { id: string }) => x.id === id)?.bitrate ?? undefined;
+    }, 20_000);
+    expect(measured.source).toBe('whip');
+    expect(measured.videoKbps).toBeGreaterThan(50);
+    expect(measured.audioKbps).toBeGreaterThan(5);
+    expect(Date.parse(measured.measuredAt)).not.toBeNaN();
 
     // The owner's studio reads the same split; other broadcasters and anonymous callers may not.
     const split = await s.api('GET', `/api/streams/${id}/viewers`, { token: bob });
