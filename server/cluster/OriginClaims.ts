@@ -41,8 +41,11 @@ import type { InternalApi } from './InternalApi.js';
 import type { InternalClient } from './InternalClient.js';
 import { handoverRequestSchema, okSchema } from './pipeSchemas.js';
 
-/** How long a claim with the right resume key waits for an alive-looking origin to be seen dead. */
-export const TAKEOVER_WAIT_MS = NODE_ALIVE_MS + 2_000;
+/**
+ * How long a claim with the right resume key waits for an alive-looking origin to be seen dead: below the
+ * studio's 10 s request timeout (ACK_TIMEOUT_MS), with room for the answer on a loaded node.
+ */
+export const TAKEOVER_WAIT_MS = NODE_ALIVE_MS + 3_500;
 const POLL_MS = 250;
 /** While Redis does not answer, an expired lease of a live broadcast is asked for again this often. */
 const RETAKE_RETRY_MS = 1_000;

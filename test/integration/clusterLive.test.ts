@@ -51,8 +51,21 @@ let pg: PostgresServer;
 const nodes: TestServer[] = [];
 const closers: (() => unknown)[] = [];
 
+/**
+ * A node on a free port. The port is chosen before the node listens (its ONAIR_NODE_URL names it), so another
+ * process may take it meanwhile: then (and only then) a new port is tried.
+ */
 async function startNode(databaseUrl: string, pipeBase: number): Promise<TestServer> {
-  const port = await freePort();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNodeOn(await freePort(), databaseUrl, pipeBase);
+    } catch (err) {
+      if (attempt >= 3 || !/is in use/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+function startNodeOn(port: number, databaseUrl: string, pipeBase: number): Promise<TestServer> {
   return startTestServer({
     PORT: String(port),
     ONAIR_DATABASE_URL: databaseUrl,
@@ -103,7 +116,7 @@ async function socketTo(node: TestServer, token?: string): Promise<TestSocket> {
 async function studioOn(node: TestServer, streamId: string, token: string, resumeKey?: string) {
   const socket = await socketTo(node, token);
   // The studio's own ack timeout (ACK_TIMEOUT_MS, 10 s), not the helper's 5 s: a start with the resume key may
-  // wait up to 7 s for a dead origin to be seen gone.
+  // wait up to 8.5 s for a dead origin to be seen gone.
   const started = (await socket
     .timeout(ACK_TIMEOUT_MS)
     .emitWithAck('broadcast:start', { streamId, ...(resumeKey ? { resumeKey } : {}) })) as Ack<RequestResults['broadcast:start']>;
