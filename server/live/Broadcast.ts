@@ -67,6 +67,7 @@ export class Broadcast extends EventEmitter<BroadcastEvents> {
   readonly startedAt = new Date();
   /** A secret the publisher keeps to take its broadcast back after a drop (before the server notices). */
   readonly resumeKey = crypto.randomBytes(18).toString('base64url');
+  readonly #afterEnd: Promise<unknown>[] = [];
   readonly seats: ViewerSeats;
   #media: PooledRouter;
   #viewers: ViewerRouters;
@@ -245,7 +246,9 @@ export class Broadcast extends EventEmitter<BroadcastEvents> {
 
   /**
    * Ends the broadcast (the ordered sequence in the header). Idempotent: every call returns the same promise,
-   * which settles when the router has closed and `ended` was emitted.
+   * which settles when the router has closed, `ended` was emitted and the work its listeners handed to
+   * `afterEnd` (the stream's status written `ended`) is over: whoever awaited the end (broadcast:stop, WHIP
+   * DELETE) answers a client that then reads the stream, and must find it ended.
    */
   end(reason: string): Promise<void> {
     if (this.#ending) return this.#ending;
@@ -258,8 +261,15 @@ export class Broadcast extends EventEmitter<BroadcastEvents> {
       this.#producers.clear();
       this.#media.router.close();
       this.emit('ended', { reason });
+      // Listeners' failures are theirs to log: the end is over either way.
+      await Promise.allSettled(this.#afterEnd);
     })();
     return this.#ending;
+  }
+
+  /** Called by an `ended` listener (synchronously, while `ended` is emitted): `end()` settles after `work`. */
+  afterEnd(work: Promise<unknown>): void {
+    this.#afterEnd.push(work);
   }
 
   async #closeOutput(output: BroadcastOutput, reason: string): Promise<void> {

@@ -327,9 +327,11 @@ export class Broadcasts extends EventEmitter<BroadcastsEvents> implements LiveSt
         return;
       }
       // The stream may have been deleted: setStatus on a missing row does nothing.
-      void this.#statusWrites.run(streamId, () => this.#streams.setStatus(streamId, 'ended')).catch((err: Error) => {
+      const written = this.#statusWrites.run(streamId, () => this.#streams.setStatus(streamId, 'ended')).catch((err: Error) => {
         this.#logger.error({ streamId, err: err.message }, 'could not mark the stream ended');
       });
+      // Whoever awaits the end (broadcast:stop, WHIP DELETE) answers once the status says ended.
+      b.afterEnd(written);
       this.#logger.info({ streamId, reason }, 'broadcast ended');
       this.emit('ended', { streamId, broadcastId: b.id, reason });
     });
