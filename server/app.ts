@@ -275,7 +275,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
             ] as [string, RequestHandler],
           ]
         : []),
-      ['/hls', hlsRoutes({ hls, streams, tokens, liveWindow: config.hls.liveWindow, viewers: hlsViewers })],
+      ['/hls', hlsRoutes({ hls, streams, tokens, liveWindow: config.hls.liveWindow, viewers: hlsViewers, dvrSeconds: config.hls.dvrSeconds })],
       // oEmbed and the pages' sharing tags (server/sharing).
       ['/', oembedRoutes({ catalogue: sharing, publicUrl: config.publicUrl })],
       ['/', pageRoutes({ embedOrigins: config.embedOrigins, sharing: { catalogue: sharing, publicUrl: config.publicUrl } })],

@@ -72,6 +72,8 @@ const envSchema = z.object({
   ONAIR_HLS_SEGMENT_SECONDS: z.coerce.number().int().min(1).max(10).default(DEFAULTS.hlsSegmentSeconds),
   ONAIR_HLS_PRESET: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium']).default(DEFAULTS.hlsPreset),
   ONAIR_HLS_LIVE_WINDOW: z.coerce.number().int().min(3).max(100).default(DEFAULTS.hlsLiveWindow),
+  // Rewind: up to a day back (each minute is ~60 playlist lines per rendition); fractions allowed (0.5: 30 s).
+  ONAIR_DVR_MINUTES: z.coerce.number().min(0).max(1440).default(DEFAULTS.dvrMinutes),
   ONAIR_MAX_WEBRTC_VIEWERS: z.coerce.number().int().min(0).max(1_000_000).default(DEFAULTS.maxWebrtcViewers),
   ONAIR_MAX_SOCKETS_PER_ADDRESS: z.coerce
     .number({ invalid_type_error: 'ONAIR_MAX_SOCKETS_PER_ADDRESS must be a number' })
@@ -118,6 +120,8 @@ export interface Config extends RestreamConfig {
     segmentSeconds: number;
     preset: string;
     liveWindow: number;
+    /** Rewind in live streams (ONAIR_DVR_MINUTES), seconds; 0: off (server/llhls/DvrWindow.ts). */
+    dvrSeconds: number;
     portMin: number;
     portMax: number;
   };
@@ -186,6 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       segmentSeconds: e.ONAIR_HLS_SEGMENT_SECONDS,
       preset: e.ONAIR_HLS_PRESET,
       liveWindow: e.ONAIR_HLS_LIVE_WINDOW,
+      dvrSeconds: Math.round(e.ONAIR_DVR_MINUTES * 60),
       portMin: DEFAULTS.hlsPortMin,
       portMax: DEFAULTS.hlsPortMax,
     },

@@ -17,6 +17,8 @@ export const DEFAULTS = {
   hlsPreset: 'veryfast',
   /** Segments in a live playlist's window. */
   hlsLiveWindow: 6,
+  /** How far back viewers may seek in a live stream (Standard/HLS mode), minutes; 0: no rewind. */
+  dvrMinutes: 30,
   /** Local UDP ports ffmpeg receives RTP on (pairs). */
   hlsPortMin: 30000,
   hlsPortMax: 31000,

@@ -4,7 +4,8 @@
  *   /hls/:streamId/thumb.jpg                       the live thumbnail (refreshed every ~30 s)
  *   /hls/:streamId/:sessionId/master.m3u8          a session's (recording's) master playlist
  *   /hls/:streamId/:sessionId/r<n>.m3u8            a rendition: while live, the LL-HLS playlist from the
- *                                                  packager (blocking reload: _HLS_msn, _HLS_part, _HLS_skip);
+ *                                                  packager (blocking reload: _HLS_msn, _HLS_part, _HLS_skip),
+ *                                                  reaching back ONAIR_DVR_MINUTES (rewind: llhls/DvrWindow);
  *                                                  once ended, the whole session as a VOD playlist from disk
  *   /hls/:streamId/:sessionId/r<n>_i<k>.mp4        init segments (disk)
  *   /hls/:streamId/:sessionId/r<n>_s<msn>.m4s      full segments (disk)
@@ -33,18 +34,27 @@ import type { StreamStore } from '../store/sql/StreamStore.js';
 import { waitForPart } from '../llhls/blockingReload.js';
 import { cacheControl } from '../llhls/cacheRules.js';
 import { answerPlaylistRequest } from '../llhls/playlistResponse.js';
+import { dvrView } from '../llhls/DvrWindow.js';
 import { renditionReportOf, type RenditionReport } from '../llhls/playlistWriter.js';
 import { parseResourceName } from '../llhls/uris.js';
 import type { HlsService } from './HlsService.js';
 import { hlsSessionSchema, type HlsViewerSessions } from './HlsViewerSessions.js';
-import type { LiveLadder } from './LiveLadder.js';
+import { journalFile, type LiveLadder } from './LiveLadder.js';
 import { masterPlaylist, readManifest, renditionPlaylist } from './sessionFiles.js';
 
 /** Stream and session ids inside the path patterns: shared/api.ts's pattern without its anchors. */
 const ID = ID_PATTERN.source.replace(/^\^|\$$/g, '');
 const PLAYLIST = 'application/vnd.apple.mpegurl';
 
-export function hlsRoutes(opts: { hls: HlsService; streams: StreamStore; tokens: Tokens; liveWindow: number; viewers?: HlsViewerSessions }): Router {
+export function hlsRoutes(opts: {
+  hls: HlsService;
+  streams: StreamStore;
+  tokens: Tokens;
+  liveWindow: number;
+  viewers?: HlsViewerSessions;
+  /** Rewind: live playlists reach this far back (server/llhls/DvrWindow.ts); 0 or unset: the live window only. */
+  dvrSeconds?: number;
+}): Router {
   const { hls, streams, tokens } = opts;
 
   /** The request's viewer session (`?session=`), counted while the request runs; undefined without one. */
@@ -113,13 +123,14 @@ export function hlsRoutes(opts: { hls: HlsService; streams: StreamStore; tokens:
   };
 
   /** A live rendition's LL-HLS playlist (asked before its first part, it waits for it: playlistResponse). */
-  const sendLivePlaylist = async (req: Request, res: Response, ladder: LiveLadder, rendition: number, query: string, shared: boolean) => {
+  const sendLivePlaylist = async (req: Request, res: Response, ladder: LiveLadder, dir: string, rendition: number, query: string, shared: boolean) => {
     const packager = ladder.packagers[rendition];
     if (!packager) throw new ApiError('not_found', 'no such rendition');
+    const source = dvrView(packager, { dvrSeconds: opts.dvrSeconds ?? 0, journal: path.join(dir, journalFile(rendition)) });
     const reports = (): RenditionReport[] =>
       ladder.packagers.flatMap((p) => (p === packager ? [] : [renditionReportOf(p)].filter((r): r is RenditionReport => !!r)));
     const uriQuery = query.replace(/^\?/, '');
-    const answer = await answerPlaylistRequest(packager, req.query, {
+    const answer = await answerPlaylistRequest(source, req.query, {
       signal: clientGone(res),
       renditionReports: reports,
       ...(uriQuery ? { uriQuery } : {}),
@@ -200,7 +211,7 @@ export function hlsRoutes(opts: { hls: HlsService; streams: StreamStore; tokens:
     const ladder = liveLadder(streamId, sessionId);
     if (ladder && name !== 'master') {
       countViewer(req, res, streamId);
-      return sendLivePlaylist(req, res, ladder, Number(name.slice(1)), query, shared);
+      return sendLivePlaylist(req, res, ladder, hls.sessionDir(streamId, sessionId), Number(name.slice(1)), query, shared);
     }
     if (ladder && !ladder.playable) throw new ApiError('not_found', 'the session has no playlist yet');
     const dir = inHlsRoot(hls.sessionDir(streamId, sessionId));
