@@ -7,6 +7,8 @@
  * pair up in order (ffmpeg neither drops nor adds frames: the counts are printed); frames of the first five
  * seconds (the probe's held batch, ffmpeg's start) are left out. It is ffmpeg's decode/encode/packetize time
  * plus the router hop, not the encoder's or the network's.
+ * Glass-to-glass (encoder's picture → a WebRTC viewer and an hls.js viewer in Chromium): bench/ingestGlass.ts.
+ * `INGEST_BENCH_ONLY=glass` runs only that part.
  *
  *   node --import tsx bench/ingest.ts
  *   node --import tsx bench/run.ts --only=ingest      # the same, as figures in bench/results.json
@@ -16,6 +18,7 @@ import type { types } from 'mediasoup';
 import { InputPipe } from '../server/ingest/InputPipe.js';
 import { startEncoder, type EncoderOptions } from '../test/helpers/encoderSource.js';
 import os from 'node:os';
+import { measureIngestGlassToGlass } from './ingestGlass.js';
 import { api, cpuSeconds, figure, log, quantile, signIn, sleep, startServer, type Figure } from './common.js';
 
 const SECONDS = Number(process.env.INGEST_BENCH_SECONDS ?? 20);
@@ -117,11 +120,13 @@ async function run(name: string, protocol: 'rtmp' | 'srt', enc: EncoderOptions):
 
 /** Every case, one after the other (each on its own server). */
 export async function measureIngest(): Promise<Figure[]> {
+  if (process.env.INGEST_BENCH_ONLY === 'glass') return measureIngestGlassToGlass(SECONDS);
   return [
     ...(await run('RTMP 720p30 x264 high + B-frames (OBS defaults)', 'rtmp', { width: 1280, height: 720 })),
     ...(await run('RTMP 720p30 x264 main, no B-frames', 'rtmp', { width: 1280, height: 720, profile: 'main', preset: 'veryfast', bframes: 0 })),
     ...(await run('RTMP 1080p30 x264 high + B-frames', 'rtmp', { width: 1920, height: 1080 })),
     ...(await run('SRT 720p30 x264 high + B-frames', 'srt', { width: 1280, height: 720 })),
+    ...(await measureIngestGlassToGlass(SECONDS)),
   ];
 }
 
