@@ -167,26 +167,27 @@ export async function measureCluster(o: ClusterBenchOptions): Promise<Figure[]> 
     // No viewers again: how far two measurements of the same state differ (the noise floor of the figures).
     const idleAgain = await workerCpu([origin, edge], o.seconds);
 
-    const per = (busy: number, base: number, n: number) => Math.round(((busy - base) / n) * 100) / 100;
+    // In ms of CPU per second (10 × % of a core): a viewer costs about 1 ms/s, below what % with one decimal shows.
+    const per = (busy: number, base: number, n: number) => Math.round(((busy - base) / n) * 1000) / 100;
     const originPerViewer = per(onOrigin[0]!, idle[0]!, o.viewers);
     const edgePerViewer = per(onEdge[1]!, oneEdge[1]!, o.viewers - 1);
     const edgePerViewerAll = per(onEdge[1]!, idle[1]!, o.viewers);
-    const originPerEdge = Math.round((oneEdge[0]! - idle[0]!) * 100) / 100;
-    const originPerEdgeLoaded = Math.round((onEdge[0]! - idle[0]!) * 100) / 100;
+    const originPerEdge = per(oneEdge[0]!, idle[0]!, 1);
+    const originPerEdgeLoaded = per(onEdge[0]!, idle[0]!, 1);
     const one = (name: string, unit: string, v: number, target?: string) => figure(name, unit, [v], target);
-    figures.push(one(`Cluster: origin worker CPU per viewer (${o.viewers} viewers on the origin) [${loadOrigin}]`, '% of a core', originPerViewer));
+    figures.push(one(`Cluster: origin worker CPU per viewer (${o.viewers} viewers on the origin) [${loadOrigin}]`, 'ms CPU/s', originPerViewer));
     figures.push(
-      one(`Cluster: edge worker CPU per viewer (viewers 2…${o.viewers} on the edge, its pipe excluded) [${loadEdge}]`, '% of a core', edgePerViewer, 'within 10 % of the origin’s'),
+      one(`Cluster: edge worker CPU per viewer (viewers 2…${o.viewers} on the edge, its pipe excluded) [${loadEdge}]`, 'ms CPU/s', edgePerViewer, 'within 10 % of the origin’s'),
     );
-    figures.push(one(`Cluster: edge worker CPU per viewer, its pipe included (${o.viewers} viewers) [${loadEdge}]`, '% of a core', edgePerViewerAll));
-    figures.push(one(`Cluster: origin worker CPU per edge fed (1 viewer on the edge) [${loadOneEdge}]`, '% of a core', originPerEdge, '≤ one viewer’s'));
-    figures.push(one(`Cluster: origin worker CPU per edge fed (${o.viewers} viewers on the edge) [${loadEdge}]`, '% of a core', originPerEdgeLoaded));
-    figures.push(one(`Cluster: worker CPU with no viewers: origin (receiving the studio) [${load()}]`, '% of a core', idle[0]!));
+    figures.push(one(`Cluster: edge worker CPU per viewer, its pipe included (${o.viewers} viewers) [${loadEdge}]`, 'ms CPU/s', edgePerViewerAll));
+    figures.push(one(`Cluster: origin worker CPU per edge fed (1 viewer on the edge) [${loadOneEdge}]`, 'ms CPU/s', originPerEdge, '≤ one viewer’s'));
+    figures.push(one(`Cluster: origin worker CPU per edge fed (${o.viewers} viewers on the edge) [${loadEdge}]`, 'ms CPU/s', originPerEdgeLoaded));
+    figures.push(one(`Cluster: worker CPU with no viewers: origin (receiving the studio) [${load()}]`, 'ms CPU/s', idle[0]! * 10));
     figures.push(
-      one(`Cluster: noise floor, origin worker CPU with no viewers measured twice, difference [${load()}]`, '% of a core', Math.round(Math.abs(idleAgain[0]! - idle[0]!) * 100) / 100),
+      one(`Cluster: noise floor, origin worker CPU with no viewers measured twice, difference [${load()}]`, 'ms CPU/s', Math.round(Math.abs(idleAgain[0]! - idle[0]!) * 1000) / 100),
     );
     log(
-      `cluster: per viewer origin ${originPerViewer} %, edge ${edgePerViewer} % (${edgePerViewerAll} % with its pipe); origin per edge ${originPerEdge} % (${originPerEdgeLoaded} % with ${o.viewers} viewers there); raw [origin, edge] %: idle ${idle}, ${o.viewers} on origin ${onOrigin}, 1 on edge ${oneEdge}, ${o.viewers} on edge ${onEdge}, idle again ${idleAgain}`,
+      `cluster: ms CPU/s per viewer: origin ${originPerViewer}, edge ${edgePerViewer} (${edgePerViewerAll} with its pipe); origin per edge ${originPerEdge} (${originPerEdgeLoaded} with ${o.viewers} viewers there); raw [origin, edge] %: idle ${idle}, ${o.viewers} on origin ${onOrigin}, 1 on edge ${oneEdge}, ${o.viewers} on edge ${onEdge}, idle again ${idleAgain}`,
     );
     return figures;
   } finally {
