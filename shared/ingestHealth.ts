@@ -13,9 +13,10 @@ export type IngestSource = (typeof INGEST_SOURCES)[number];
 /**
  * bitrate_low: video far below what its size needs; keyframe_interval: keyframes too far apart (viewers who
  * join and HLS segments wait for one); fps_low; audio_missing: no audio track, or no audio arriving;
- * video_missing: no video arriving; packet_loss: RTP lost on the way in (WHIP).
+ * video_missing: no video arriving; packet_loss: RTP lost on the way in (WHIP, or the studio's browser);
+ * rtt_high: the studio's browser publish has a long round trip to the server.
  */
-export const HEALTH_WARNINGS = ['bitrate_low', 'keyframe_interval', 'fps_low', 'audio_missing', 'video_missing', 'packet_loss'] as const;
+export const HEALTH_WARNINGS = ['bitrate_low', 'keyframe_interval', 'fps_low', 'audio_missing', 'video_missing', 'packet_loss', 'rtt_high'] as const;
 export type HealthWarningCode = (typeof HEALTH_WARNINGS)[number];
 
 export interface HealthWarning {

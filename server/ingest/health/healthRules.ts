@@ -1,6 +1,9 @@
 /**
  * Stream health rules: from one measurement of an encoder's broadcast (IngestHealthMonitor) to the warnings
- * the studio shows, each saying what to change. Pure; thresholds in one place (HEALTH_THRESHOLDS).
+ * the studio shows, each saying what to change; and the same rules for the studio's own browser publish
+ * (uploadWarnings, from the browser's send-side WebRTC stats, run in the studio: the browser alone knows its
+ * round-trip time and what its encoder aims at). Pure (the client bundles this file); thresholds in one place
+ * (HEALTH_THRESHOLDS).
  */
 import type { HealthWarning, IngestMeasurement, IngestSource } from '../../../shared/ingestHealth.js';
 import { kbpsFor } from '../../hls/ladder.js';
@@ -12,9 +15,13 @@ export interface HealthThresholds {
   maxKeyframeIntervalSeconds: number;
   minFps: number;
   maxLossPercent: number;
+  /** Browser publish: a round-trip time above this (ms) makes recovery from loss slow (NACK, keyframe asks). */
+  maxRttMs: number;
+  /** Browser publish: WebRTC's bandwidth estimate ramps up from a low start; no bitrate warning before this (s). */
+  uploadRampSeconds: number;
 }
 
-export const HEALTH_THRESHOLDS: HealthThresholds = { minBitrateShare: 0.3, maxKeyframeIntervalSeconds: 4, minFps: 20, maxLossPercent: 5 };
+export const HEALTH_THRESHOLDS: HealthThresholds = { minBitrateShare: 0.3, maxKeyframeIntervalSeconds: 4, minFps: 20, maxLossPercent: 5, maxRttMs: 400, uploadRampSeconds: 10 };
 
 export interface HealthContext {
   source: IngestSource;
@@ -55,6 +62,39 @@ export function healthWarnings(m: IngestMeasurement, ctx: HealthContext, t: Heal
   }
   if (m.lossPercent > t.maxLossPercent) {
     warnings.push({ code: 'packet_loss', message: `${round1(m.lossPercent)} % of the packets are lost on the way in: lower the bitrate or check the network` });
+  }
+  return warnings;
+}
+
+/** What the studio's browser sends, from its send transport's stats (client/studio/sendStats.ts). */
+export interface UploadMeasurement {
+  /** The top simulcast layer (the one the ladder and the best viewers get): kbit/s and height; 0 = none. */
+  videoKbps: number;
+  height: number;
+  /** null until the browser reported one. */
+  rttMs: number | null;
+  lossPercent: number | null;
+  /** Seconds since the broadcast went live (the bandwidth estimate's ramp-up). */
+  secondsLive: number;
+}
+
+/** The browser publish's warnings: bitrate far below its picture's need, loss, round-trip time. */
+export function uploadWarnings(m: UploadMeasurement, t: HealthThresholds = HEALTH_THRESHOLDS): HealthWarning[] {
+  const warnings: HealthWarning[] = [];
+  if (m.secondsLive >= t.uploadRampSeconds) {
+    if (m.videoKbps === 0) warnings.push({ code: 'video_missing', message: 'no video is being sent: check the camera or screen source' });
+    else if (m.height > 0 && m.videoKbps < kbpsFor(m.height) * t.minBitrateShare) {
+      warnings.push({
+        code: 'bitrate_low',
+        message: `video leaves at ${Math.round(m.videoKbps)} kbit/s, far below the ~${kbpsFor(m.height)} kbit/s a ${m.height}p picture needs: the upload is struggling (use a wired connection, or a lower resolution)`,
+      });
+    }
+  }
+  if (m.lossPercent !== null && m.lossPercent > t.maxLossPercent) {
+    warnings.push({ code: 'packet_loss', message: `${round1(m.lossPercent)} % of the packets sent are lost on the way to the server: the network is struggling (lower the resolution, or use a wired connection)` });
+  }
+  if (m.rttMs !== null && m.rttMs > t.maxRttMs) {
+    warnings.push({ code: 'rtt_high', message: `the round trip to the server takes ${Math.round(m.rttMs)} ms: losses take long to repair and viewers see more delay (check the network)` });
   }
   return warnings;
 }
