@@ -145,7 +145,11 @@ export class Studio extends TypedEmitter<{ state: [BroadcastState] }> {
       }),
       broadcaster.on('state', (s) => this.#onState(s)),
       broadcaster.on('viewerCount', (n) => this.#setViewers(n)),
-      broadcaster.on('stats', (s) => this.#panel.setStats(s)),
+      broadcaster.on('stats', (s) => {
+        this.#panel.setStats(s);
+        this.#health.onUpload(s);
+      }),
+      broadcaster.on('state', (s) => this.#health.onBroadcastState(s)),
       broadcaster.on('error', (err) => showError(err, 'The broadcast stopped')),
       signaling.on('restream:state', (e) => this.#destinations.onStateEvent(e)),
       signaling.on('ingest:health', (e) => this.#health.onEvent(e)),

@@ -10,6 +10,8 @@ export interface LayerStats {
   fps: number;
   /** Bits per second since the previous sample. */
   bitrate: number;
+  /** What the encoder may send now (bps: its setting capped by the bandwidth estimate), null if not reported. */
+  targetBitrate: number | null;
 }
 
 export interface SendStats {
@@ -43,6 +45,7 @@ interface StatsEntry {
   frameWidth?: number;
   frameHeight?: number;
   framesPerSecond?: number;
+  targetBitrate?: number;
   packetsLost?: number;
   roundTripTime?: number;
   currentRoundTripTime?: number;
@@ -75,7 +78,7 @@ export function computeSendStats(entries: Iterable<unknown>, previous: StatsSnap
       sent += s.packetsSent ?? 0;
       if (s.kind === 'video') {
         videoCodecId ??= s.codecId;
-        layers.push({ rid: s.rid ?? '', width: s.frameWidth ?? 0, height: s.frameHeight ?? 0, fps: s.framesPerSecond ?? 0, bitrate: rate });
+        layers.push({ rid: s.rid ?? '', width: s.frameWidth ?? 0, height: s.frameHeight ?? 0, fps: s.framesPerSecond ?? 0, bitrate: rate, targetBitrate: s.targetBitrate ?? null });
       }
     } else if (s.type === 'remote-inbound-rtp') {
       lost += Math.max(0, s.packetsLost ?? 0);

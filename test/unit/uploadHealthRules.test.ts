@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { uploadWarnings, type UploadMeasurement } from '../../server/ingest/health/healthRules.js';
 
-const healthy: UploadMeasurement = { videoKbps: 2200, height: 720, rttMs: 3, lossPercent: 0, secondsLive: 30 };
+const healthy: UploadMeasurement = { videoKbps: 740, height: 720, targetKbps: 1500, allowedKbps: 1500, rttMs: 3, lossPercent: 0, secondsLive: 30 };
 const codes = (m: Partial<UploadMeasurement>) => uploadWarnings({ ...healthy, ...m }).map((w) => w.code);
 
 describe('upload health warnings (browser publish)', () => {
@@ -10,12 +10,16 @@ describe('upload health warnings (browser publish)', () => {
     expect(codes({})).toEqual([]);
     expect(codes({ rttMs: null, lossPercent: null })).toEqual([]);
   });
-  it('warns of a top layer far below what its height needs, only after the bandwidth estimate had time to ramp up', () => {
-    expect(codes({ videoKbps: 700 })).toEqual(['bitrate_low']);
-    expect(codes({ videoKbps: 800 })).toEqual([]);
-    expect(codes({ videoKbps: 150, height: 360 })).toEqual(['bitrate_low']);
-    expect(codes({ videoKbps: 700, secondsLive: 5 })).toEqual([]);
-    expect(uploadWarnings({ ...healthy, videoKbps: 700 })[0]?.message).toMatch(/700 kbit\/s.*2500 kbit\/s.*720p.*upload is struggling/);
+  it('warns when the upload allows the top layer far less than its target, only after the bandwidth estimate had time to ramp up', () => {
+    expect(codes({ allowedKbps: 400 })).toEqual(['bitrate_low']);
+    expect(codes({ allowedKbps: 460 })).toEqual([]);
+    expect(codes({ allowedKbps: 400, secondsLive: 5 })).toEqual([]);
+    expect(uploadWarnings({ ...healthy, allowedKbps: 20, videoKbps: 21 })[0]?.message).toMatch(/20 kbit\/s of 720p.*target of 1500 kbit\/s.*upload is struggling/);
+  });
+  it('does not take a simple picture the encoder sends below its target for a struggling upload; judges the bitrate sent only without the browser\'s figure', () => {
+    expect(codes({ videoKbps: 120, allowedKbps: 1500 })).toEqual([]);
+    expect(codes({ videoKbps: 120, allowedKbps: null })).toEqual(['bitrate_low']);
+    expect(codes({ videoKbps: 740, allowedKbps: null })).toEqual([]);
   });
   it('warns when no video leaves at all (after the ramp-up)', () => {
     expect(codes({ videoKbps: 0, height: 0 })).toEqual(['video_missing']);
@@ -28,6 +32,6 @@ describe('upload health warnings (browser publish)', () => {
     expect(codes({ rttMs: 400 })).toEqual([]);
     expect(codes({ rttMs: 650 })).toEqual(['rtt_high']);
     expect(uploadWarnings({ ...healthy, rttMs: 650 })[0]?.message).toMatch(/650 ms/);
-    expect(codes({ videoKbps: 100, lossPercent: 20, rttMs: 900 })).toEqual(['bitrate_low', 'packet_loss', 'rtt_high']);
+    expect(codes({ allowedKbps: 100, lossPercent: 20, rttMs: 900 })).toEqual(['bitrate_low', 'packet_loss', 'rtt_high']);
   });
 });

@@ -68,9 +68,13 @@ export function healthWarnings(m: IngestMeasurement, ctx: HealthContext, t: Heal
 
 /** What the studio's browser sends, from its send transport's stats (client/studio/sendStats.ts). */
 export interface UploadMeasurement {
-  /** The top simulcast layer (the one the ladder and the best viewers get): kbit/s and height; 0 = none. */
+  /** The top simulcast layer (the one the ladder and the best viewers get): kbit/s sent and its height; 0 = none. */
   videoKbps: number;
   height: number;
+  /** What the studio asks of that layer (its maxBitrate), kbit/s. */
+  targetKbps: number;
+  /** What the encoder may send now (the target capped by WebRTC's bandwidth estimate), kbit/s; null if unknown. */
+  allowedKbps: number | null;
   /** null until the browser reported one. */
   rttMs: number | null;
   lossPercent: number | null;
@@ -78,15 +82,20 @@ export interface UploadMeasurement {
   secondsLive: number;
 }
 
-/** The browser publish's warnings: bitrate far below its picture's need, loss, round-trip time. */
+/**
+ * The browser publish's warnings: the bitrate the upload allows far below the studio's target (simple
+ * pictures are sent below their target by the encoder itself: what the bandwidth estimate allows is judged,
+ * the bitrate sent only when the browser does not report it), nothing sent, loss, round-trip time.
+ */
 export function uploadWarnings(m: UploadMeasurement, t: HealthThresholds = HEALTH_THRESHOLDS): HealthWarning[] {
   const warnings: HealthWarning[] = [];
   if (m.secondsLive >= t.uploadRampSeconds) {
+    const allowed = m.allowedKbps ?? m.videoKbps;
     if (m.videoKbps === 0) warnings.push({ code: 'video_missing', message: 'no video is being sent: check the camera or screen source' });
-    else if (m.height > 0 && m.videoKbps < kbpsFor(m.height) * t.minBitrateShare) {
+    else if (m.targetKbps > 0 && allowed < m.targetKbps * t.minBitrateShare) {
       warnings.push({
         code: 'bitrate_low',
-        message: `video leaves at ${Math.round(m.videoKbps)} kbit/s, far below the ~${kbpsFor(m.height)} kbit/s a ${m.height}p picture needs: the upload is struggling (use a wired connection, or a lower resolution)`,
+        message: `the upload carries ${Math.round(allowed)} kbit/s of ${m.height}p video, far below its target of ${Math.round(m.targetKbps)} kbit/s: the upload is struggling (use a wired connection, or a lower resolution)`,
       });
     }
   }
