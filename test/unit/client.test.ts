@@ -89,6 +89,12 @@ describe('computeSendStats', () => {
     expect(stats.lossPercent).toBeCloseTo((100 * 4) / 404);
   });
 
+  it("keeps each layer's encoder target (what the bandwidth estimate allows), null when the browser does not report it", () => {
+    const withTarget = sample(1000, [0, 0, 0, 0]).map((e) => (e.type === 'outbound-rtp' && e.kind === 'video' ? { ...e, targetBitrate: 100_000 } : e));
+    expect(computeSendStats(withTarget, undefined).stats.layers.map((l) => l.targetBitrate)).toEqual([100_000, 100_000, 100_000]);
+    expect(computeSendStats(sample(1000, [0, 0, 0, 0]), undefined).stats.layers.map((l) => l.targetBitrate)).toEqual([null, null, null]);
+  });
+
   it('reports nothing sent as nulls, not zeros that look measured', () => {
     expect(computeSendStats([], undefined).stats).toMatchObject({ bitrate: 0, layers: [], rttMs: null, lossPercent: null, videoCodec: null });
   });
