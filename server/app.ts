@@ -15,6 +15,7 @@ import { DEFAULTS } from './config/defaults.js';
 import { KeyedRateLimiter } from './limits/KeyedRateLimiter.js';
 import { Tokens } from './auth/tokens.js';
 import { answerClientError } from './http/clientError.js';
+import { proxyTrust } from './http/clientAddress.js';
 import { createHttpApp } from './http/httpApp.js';
 import type { Services } from './http/Services.js';
 import { Broadcasts } from './live/Broadcasts.js';
@@ -201,6 +202,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
     config,
     logger,
     tokens,
+    trustProxy: proxyTrust(config.trustedProxies),
     loginThrottle: shared?.login ?? {
       byUser: new LoginThrottle({ freeAttempts: limits.loginFreeAttempts.byUser }),
       byAddress: new LoginThrottle({ freeAttempts: limits.loginFreeAttempts.byAddress }),

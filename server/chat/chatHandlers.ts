@@ -47,7 +47,7 @@ export function chatHandlers(chat: ChatService): Handlers {
         watched.add(socket);
         socket.once('disconnect', () => chat.leave(socket.id));
       }
-      const { result, left } = await refusing(() => chat.join(socket.id, clientAddress(socket.request), socket.data.user, req, () => socket.connected));
+      const { result, left } = await refusing(() => chat.join(socket.id, clientAddress(socket.request, ctx.services.trustProxy), socket.data.user, req, () => socket.connected));
       leaveRoom(socket, left);
       await socket.join(chatRoom(req.streamId));
       return result;

@@ -12,6 +12,7 @@ import { WEBHOOK_ENV, toWebhookConfig, webhookConfigProblem, type WebhookConfig 
 import { RESTREAM_ENV, toRestreamConfig, type RestreamConfig } from '../restream/restreamConfig.js';
 import { databaseUrlSchema, maskDatabaseUrl } from '../store/sql/catalogue.js';
 import { ClusterSettingsError, describeClusterSettings, parseClusterSettings, type ClusterSettings } from '../cluster/ClusterSettings.js';
+import { isAddressOrSubnet } from '../http/clientAddress.js';
 
 const port = (name: string) =>
   z.coerce
@@ -57,6 +58,11 @@ const envSchema = z.object({
     .default('*')
     .transform((v) => v.split(/[\s,]+/).filter(Boolean))
     .refine((list) => list.every((o) => o === '*' || /^https?:\/\/[^\s/;'"]+$/.test(o)), 'ONAIR_EMBED_ORIGINS: "*" or origins like https://blog.example.com, separated by commas'),
+  ONAIR_TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform((v) => v.split(/[\s,]+/).filter(Boolean))
+    .refine((list) => list.every(isAddressOrSubnet), 'ONAIR_TRUSTED_PROXIES: addresses or subnets (10.0.0.5, 172.18.0.0/16, fd00::/8), separated by commas'),
   ONAIR_HLS: z.enum(['on', 'off']).default('on'),
   ONAIR_HLS_LADDER: z
     .string()
@@ -112,6 +118,8 @@ export interface Config extends RestreamConfig {
   adminPassword: string | undefined;
   /** Origins allowed to frame /embed/:id ("*" = any). */
   embedOrigins: string[];
+  /** Reverse proxies (besides loopback) whose X-Forwarded-For names the client (server/http/clientAddress.ts). */
+  trustedProxies: string[];
   /** How long a broadcast waits for a dropped broadcaster before it ends. */
   reconnectGraceMs: number;
   hls: {
@@ -184,6 +192,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminPassword: e.ONAIR_ADMIN_PASSWORD,
     reconnectGraceMs: e.ONAIR_RECONNECT_GRACE_MS,
     embedOrigins: e.ONAIR_EMBED_ORIGINS,
+    trustedProxies: e.ONAIR_TRUSTED_PROXIES,
     hls: {
       enabled: e.ONAIR_HLS === 'on',
       ladder: e.ONAIR_HLS_LADDER,

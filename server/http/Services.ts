@@ -7,6 +7,7 @@ import type { LoginAttempts, RateLimit } from '../limits/RateLimit.js';
 import type { UserStore } from '../store/sql/UserStore.js';
 import type { StreamStore } from '../store/sql/StreamStore.js';
 import type { Metrics } from '../metrics/Metrics.js';
+import type { ProxyTrust } from './clientAddress.js';
 
 /** What the catalogue needs to know about live broadcasts. */
 export interface LiveState {
@@ -28,6 +29,8 @@ export interface Services {
   logger: Logger;
   tokens: Tokens;
   /** Failed logins slow down per username (a few free tries) and per client address (more, for shared NATs). */
+  /** Which hops may name the client (loopback + ONAIR_TRUSTED_PROXIES): every per-address limit reads it. */
+  trustProxy: ProxyTrust;
   loginThrottle: { byUser: LoginAttempts; byAddress: LoginAttempts };
   /** Stream creations per user id (each one is a database row, a key, HLS folders later). */
   streamCreation: RateLimit;

@@ -3,7 +3,6 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import helmet from 'helmet';
 import { DEFAULTS } from '../config/defaults.js';
 import { ApiError } from './ApiError.js';
-import { trustProxy } from './clientAddress.js';
 import { apiNotFound, errorHandler } from './middleware/errors.js';
 import { requestLog } from './middleware/requestLog.js';
 import { authRoutes } from './routes/authRoutes.js';
@@ -68,7 +67,7 @@ export interface HttpAppParts {
 export function createHttpApp(s: Services, parts: HttpAppParts = {}): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', trustProxy);
+  app.set('trust proxy', s.trustProxy);
   app.set('query parser', 'simple');
   app.use(requestLog(s.logger));
   app.use((req, _res, next) => {

@@ -155,7 +155,7 @@ export class SignalingServer {
    * when its connection closes before the socket got connected (socket.io then never says `disconnect`).
    */
   #admitPerAddress(socket: OnAirSocket, next: (err?: Error) => void): void {
-    const address = clientAddress(socket.request);
+    const address = clientAddress(socket.request, this.#deps.services.trustProxy);
     if (!this.socketsPerAddress.acquire(address)) {
       this.#deps.logger.debug({ component: 'signaling', address }, 'socket refused: too many from its address');
       return next(refusal('too_many_requests', `too many connections from your address (at most ${this.socketsPerAddress.max})`, 'too_many_connections'));

@@ -44,6 +44,13 @@ describe('loadConfig', () => {
     for (const name of ['PORT', 'ONAIR_ANNOUNCED_IP', 'ONAIR_WORKERS', 'ONAIR_JWT_SECRET', 'ONAIR_MAX_SOCKETS_PER_ADDRESS']) expect(msg).toContain(name);
   });
 
+  it('reads ONAIR_TRUSTED_PROXIES as addresses and subnets, none by default, and refuses anything else', () => {
+    expect(loadConfig({}).trustedProxies).toEqual([]);
+    expect(loadConfig({ ONAIR_TRUSTED_PROXIES: '172.18.0.0/16, 10.0.0.5 fd00::/8' }).trustedProxies).toEqual(['172.18.0.0/16', '10.0.0.5', 'fd00::/8']);
+    expect(() => loadConfig({ ONAIR_TRUSTED_PROXIES: 'nginx' })).toThrow(/ONAIR_TRUSTED_PROXIES/);
+    expect(() => loadConfig({ ONAIR_TRUSTED_PROXIES: '10.0.0.0/40' })).toThrow(/ONAIR_TRUSTED_PROXIES/);
+  });
+
   it('refuses a port range that runs past 65535', () => {
     expect(() => loadConfig({ ONAIR_RTC_PORT: '65535', ONAIR_WORKERS: '2' })).toThrow(/ONAIR_RTC_PORT/);
   });

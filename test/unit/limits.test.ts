@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LoginThrottle } from '../../server/auth/LoginThrottle.js';
 import { Coalescer } from '../../server/limits/Coalescer.js';
-import { clientAddress, trustProxy } from '../../server/http/clientAddress.js';
+import { clientAddress, isAddressOrSubnet, proxyTrust, trustLoopback } from '../../server/http/clientAddress.js';
 import { KeyedConcurrencyLimit } from '../../server/limits/KeyedConcurrencyLimit.js';
 import { KeyedRateLimiter } from '../../server/limits/KeyedRateLimiter.js';
 import { isBoundedJson, requestSchemas } from '../../shared/signalingSchemas.js';
@@ -99,21 +99,44 @@ describe('KeyedConcurrencyLimit', () => {
 
 describe('clientAddress (the socket handshake; express computes req.ip by the same rule)', () => {
   const req = (remoteAddress: string, xff?: string) => ({ socket: { remoteAddress }, headers: xff === undefined ? {} : { 'x-forwarded-for': xff } }) as Parameters<typeof clientAddress>[0];
+  const local = (r: ReturnType<typeof req>) => clientAddress(r, trustLoopback);
 
   it('takes the client a proxy on this host names, walking back through loopback hops only', () => {
-    expect(clientAddress(req('127.0.0.1'))).toBe('127.0.0.1');
-    expect(clientAddress(req('127.0.0.1', '203.0.113.7'))).toBe('203.0.113.7');
-    expect(clientAddress(req('::ffff:127.0.0.1', '203.0.113.7'))).toBe('203.0.113.7');
-    expect(clientAddress(req('::1', ' 198.51.100.1 , 127.0.0.1'))).toBe('198.51.100.1');
+    expect(local(req('127.0.0.1'))).toBe('127.0.0.1');
+    expect(local(req('127.0.0.1', '203.0.113.7'))).toBe('203.0.113.7');
+    expect(local(req('::ffff:127.0.0.1', '203.0.113.7'))).toBe('203.0.113.7');
+    expect(local(req('::1', ' 198.51.100.1 , 127.0.0.1'))).toBe('198.51.100.1');
     // The client's own claim (the leftmost entry) is not believed past the first address that is not local.
-    expect(clientAddress(req('127.0.0.1', '10.9.9.9, 203.0.113.7'))).toBe('203.0.113.7');
+    expect(local(req('127.0.0.1', '10.9.9.9, 203.0.113.7'))).toBe('203.0.113.7');
   });
 
   it('ignores X-Forwarded-For from anyone not on this host', () => {
-    expect(clientAddress(req('203.0.113.7', '127.0.0.1'))).toBe('203.0.113.7');
-    expect(clientAddress(req('::ffff:203.0.113.7', '10.0.0.1'))).toBe('::ffff:203.0.113.7');
-    expect(trustProxy('10.0.0.1')).toBe(false);
-    expect(trustProxy('not an address')).toBe(false);
-    expect(trustProxy('127.8.8.8')).toBe(true);
+    expect(local(req('203.0.113.7', '127.0.0.1'))).toBe('203.0.113.7');
+    expect(local(req('::ffff:203.0.113.7', '10.0.0.1'))).toBe('::ffff:203.0.113.7');
+    expect(trustLoopback('10.0.0.1')).toBe(false);
+    expect(trustLoopback('not an address')).toBe(false);
+    expect(trustLoopback('127.8.8.8')).toBe(true);
+  });
+
+  it('believes the proxies of ONAIR_TRUSTED_PROXIES (nginx in a container or on another host), and only them', () => {
+    const trust = proxyTrust(['172.18.0.0/16', '10.0.0.5', 'fd00::/8']);
+    // nginx at 172.18.0.2 names the viewer; a viewer's own claim behind it is still not believed.
+    expect(clientAddress(req('172.18.0.2', '203.0.113.7'), trust)).toBe('203.0.113.7');
+    expect(clientAddress(req('::ffff:172.18.3.4', '203.0.113.7'), trust)).toBe('203.0.113.7');
+    expect(clientAddress(req('172.18.0.2', '1.2.3.4, 203.0.113.7'), trust)).toBe('203.0.113.7');
+    expect(clientAddress(req('10.0.0.5', '198.51.100.9'), trust)).toBe('198.51.100.9');
+    expect(clientAddress(req('fd12::1', '198.51.100.9'), trust)).toBe('198.51.100.9');
+    // Not listed: the hop is the client.
+    expect(clientAddress(req('10.0.0.6', '198.51.100.9'), trust)).toBe('10.0.0.6');
+    expect(clientAddress(req('172.19.0.2', '198.51.100.9'), trust)).toBe('172.19.0.2');
+    // Loopback stays trusted.
+    expect(trust('127.0.0.1')).toBe(true);
+  });
+
+  it('accepts addresses and subnets only in the list', () => {
+    for (const ok of ['10.0.0.5', '172.18.0.0/16', '0.0.0.0/0', 'fd00::/8', '::1']) expect(isAddressOrSubnet(ok), ok).toBe(true);
+    for (const bad of ['', 'nginx', '10.0.0.0/33', 'fd00::/129', '10.0.0.0/', '10.0.0.0/8/1', '10.0.0.0/-1', '10.0.0.0/08x', 'localhost']) {
+      expect(isAddressOrSubnet(bad), bad).toBe(false);
+    }
   });
 });
