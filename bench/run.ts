@@ -25,7 +25,8 @@
  *            falls behind the top layer; per step: worker CPU and its core's load, egress, packets/s, loss.
  *            With 1 worker pinned to core 0 (the rest on core 1), then `--workers=…` more. bench/fanout/.
  *   ingest   (only with --only) RTMP and SRT ingest: the ingest ffmpeg's CPU (copy vs transcode, 720p and 1080p)
- *            and the latency it adds (FLV in → RTP out of the router). bench/ingest.ts.
+ *            and the latency it adds (FLV in → RTP out of the router), bench/ingest.ts; and RTMP glass-to-glass
+ *            (OBS defaults) to a WebRTC and an hls.js viewer in Chromium, bench/ingestGlass.ts.
  *   restream (only with --only) One restream destination's ffmpeg CPU (H.264 copied vs VP8 transcoded, 720p
  *            and 360p) and the frame rate nginx-rtmp receives, `--seconds` each. bench/restream.ts.
  * Results: bench/results.json (all runs, newest last) and bench/RESULTS.md (the newest, beside the targets).
