@@ -14,6 +14,7 @@ import { h, replaceChildren } from '../ui/dom.js';
 import { showError, showToast } from '../ui/toast.js';
 import { formatViewers } from '../ui/format.js';
 import { MODE_LABELS, webrtcSupported, type PlaybackMode } from './delivery.js';
+import { DvrControls } from './DvrControls.js';
 import type { Player, PlayerState, QualityInfo } from './Player.js';
 import { STATE_LABELS } from './stateLabels.js';
 
@@ -66,6 +67,8 @@ export class PlayerView {
         { class: 'player__controls' },
         this.#playButton,
         this.#muteButton,
+        // Rewind (DVR): back, a seek bar, "Live" (client/player/DvrControls.ts).
+        new DvrControls(player).root,
         h('span', { class: 'player__spacer' }),
         this.#mode,
         this.#quality,
