@@ -29,7 +29,8 @@
  *            (OBS defaults) to a WebRTC and an hls.js viewer in Chromium, bench/ingestGlass.ts.
  *   restream (only with --only) One restream destination's ffmpeg CPU (H.264 copied vs VP8 transcoded, 720p
  *            and 360p) and the frame rate nginx-rtmp receives, `--seconds` each. bench/restream.ts.
- * Results: bench/results.json (all runs, newest last) and bench/RESULTS.md (the newest, beside the targets).
+ * Results: bench/results.json (all runs, newest last) and bench/RESULTS.md (the newest run of each set of
+ * benchmarks in a block of its own, beside the targets; the rest of that file is written by people and kept).
  * Never run as a test: numbers depend on the machine and its load.
  */
 import { execFileSync } from 'node:child_process';
@@ -219,19 +220,32 @@ function writeResults(figures: Figure[], fanout: FanoutRun[]): void {
   runs.push(run);
   fs.writeFileSync(jsonFile, `${JSON.stringify(runs, null, 2)}\n`);
   const rows = figures.map((f) => `| ${f.name} (${f.unit}) | ${f.n} | ${f.p50} | ${f.p95} | ${f.p99 ?? ''} | ${f.min}–${f.max} | ${f.target ?? ''} |`);
+  const key = [...only].sort().join(',');
   const md = [
-    '# Benchmark results',
-    '',
-    `Newest run: ${run.date}, commit ${run.commit}, ${run.cores} cores (${run.cpu}), Node ${run.node}, loopback, headless Debian Chromium.`,
-    'Produced by `npm run bench` (bench/run.ts); every run is kept in bench/results.json.',
+    `<!-- bench:${key} (written by bench/run.ts: the newest run of these benchmarks) -->`,
+    `Newest run of \`${key}\`: ${run.date}, commit ${run.commit}, ${run.cores} cores (${run.cpu}), Node ${run.node}, loopback, headless Debian Chromium.`,
     '',
     '| measure | samples | p50 | p95 | p99 | range | target |',
     '| --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
     '',
     ...fanoutTable(fanout),
+    `<!-- /bench:${key} -->`,
   ].join('\n');
-  fs.writeFileSync(path.join(here, 'RESULTS.md'), md);
+  // RESULTS.md also holds written notes and tables of earlier runs: only this set of benchmarks' block is
+  // replaced (appended the first time), so that a run of one benchmark never erases the others.
+  const mdFile = path.join(here, 'RESULTS.md');
+  let doc = '# Benchmark results\n\nProduced by `npm run bench` (bench/run.ts); every run is kept in bench/results.json.\n';
+  try {
+    doc = fs.readFileSync(mdFile, 'utf8');
+  } catch {
+    /* first run */
+  }
+  const begin = doc.indexOf(`<!-- bench:${key} `);
+  const endMark = `<!-- /bench:${key} -->`;
+  const end = doc.indexOf(endMark);
+  doc = begin >= 0 && end > begin ? doc.slice(0, begin) + md + doc.slice(end + endMark.length) : `${doc.trimEnd()}\n\n${md}\n`;
+  fs.writeFileSync(mdFile, doc);
   log(`written bench/results.json and bench/RESULTS.md\n\n${md}`);
 }
 
