@@ -12,10 +12,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
 import type { HistoryEntry } from '../llhls/RenditionPackager.js';
 import { writeMasterPlaylist, writeVodPlaylist, type Variant } from '../llhls/playlistWriter.js';
 import { composeMediaPlaylist, parseMediaPlaylist, playlistDuration, rewriteMaster, type MediaPlaylist } from './playlists.js';
+import { readJournalFile } from '../llhls/journal.js';
 
 export interface SessionManifest {
   streamId: string;
@@ -32,33 +32,9 @@ export interface SessionManifest {
   variants?: Variant[];
 }
 
-const journalLine = z.object({
-  msn: z.number().int().nonnegative(),
-  duration: z.number().nonnegative(),
-  initId: z.number().int().nonnegative(),
-  discontinuitySeq: z.number().int().nonnegative(),
-  programDateTime: z.number(),
-});
-
 /** An fmp4 session's segments of rendition i, from its journal (a torn last line, after a crash, is skipped). */
 export function readJournal(dir: string, rendition: number): HistoryEntry[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(path.join(dir, `r${rendition}.jsonl`), 'utf8');
-  } catch {
-    return [];
-  }
-  const out: HistoryEntry[] = [];
-  for (const line of text.split('\n')) {
-    if (!line) continue;
-    try {
-      const parsed = journalLine.safeParse(JSON.parse(line));
-      if (parsed.success) out.push(parsed.data);
-    } catch {
-      /* a line cut by a crash */
-    }
-  }
-  return out;
+  return readJournalFile(path.join(dir, `r${rendition}.jsonl`));
 }
 
 /** Prefixes every URI line of a playlist (the live master at /hls/:streamId/ names "<sessionId>/r0.m3u8"). */

@@ -19,8 +19,7 @@
  * It reads the rendition's journal once (segments closed before anyone asked), then follows the packager's
  * 'segment' events; it unsubscribes at 'end' (the session's VOD playlist is read from disk from then on).
  */
-import fs from 'node:fs';
-import { z } from 'zod';
+import { readJournalFile } from './journal.js';
 import type { HistoryEntry, PackagerListener, PlaylistSource, SegmentEntry } from './RenditionPackager.js';
 
 export interface DvrOptions {
@@ -28,35 +27,6 @@ export interface DvrOptions {
   dvrSeconds: number;
   /** The rendition's journal (one HistoryEntry per line, written by LiveLadder). */
   journal: string;
-}
-
-/** A journal line: written by OnAir, still checked (a torn last line after a crash is skipped). */
-const historyEntrySchema = z.object({
-  msn: z.number().int().nonnegative(),
-  duration: z.number().positive(),
-  initId: z.number().int().nonnegative(),
-  discontinuitySeq: z.number().int().nonnegative(),
-  programDateTime: z.number(),
-});
-
-function readJournal(file: string): HistoryEntry[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    return [];
-  }
-  const out: HistoryEntry[] = [];
-  for (const line of text.split('\n')) {
-    if (!line) continue;
-    try {
-      const e = historyEntrySchema.safeParse(JSON.parse(line));
-      if (e.success) out.push(e.data);
-    } catch {
-      // A torn line: skipped.
-    }
-  }
-  return out;
 }
 
 const asSegment = (h: HistoryEntry): SegmentEntry => ({ ...h, parts: [], complete: true });
@@ -71,7 +41,7 @@ class DvrWindow implements PlaylistSource {
   constructor(source: PlaylistSource, o: DvrOptions) {
     this.#source = source;
     this.#dvrSeconds = o.dvrSeconds;
-    this.#history = readJournal(o.journal);
+    this.#history = readJournalFile(o.journal);
     this.#trim();
     if (source.ended) return;
     const unsubscribe = source.subscribe(((e) => {
