@@ -24,7 +24,7 @@ import type { BrowserContext, Page } from '@playwright/test';
 import { closeBrowsers, launchBrowser } from '../test/e2e/helpers/browser.js';
 import { childrenOf } from '../test/e2e/helpers/ownServer.js';
 import { CLUSTER_ADMIN, startCluster, type NodeProcess, type TestCluster } from '../test/helpers/cluster.js';
-import { benchDir, cpuSeconds, figure, log, sleep, type Figure } from './common.js';
+import { benchDir, cpuSeconds, figure, log, sleep, studio, type Figure } from './common.js';
 import { ReceiverFleet } from './fanout/ReceiverFleet.js';
 
 export interface ClusterBenchOptions {
@@ -63,23 +63,11 @@ async function workerCpu(nodes: NodeProcess[], seconds: number): Promise<number[
   return pids.map((pid, i) => Math.round(((cpuSeconds(pid) - a[i]!) / dt) * 1000) / 10);
 }
 
-/** The studio on `base`, signed in, with the pattern camera at `height`, live on `streamId`. */
+/** The studio on `base`, signed in, with the pattern camera at `height`, live on `streamId` (bench/common.ts). */
 async function liveStudio(base: string, session: unknown, streamId: string, height: number): Promise<BrowserContext> {
-  const ctx = await launchBrowser(base);
-  await ctx.addInitScript(
-    ([sess, h]) => {
-      sessionStorage.setItem('onair.session', sess as string);
-      (window as unknown as { __benchHeight: number }).__benchHeight = h as number;
-    },
-    [JSON.stringify(session), height],
-  );
-  await ctx.addInitScript({ path: path.join(benchDir, 'browser', 'patternCamera.js') });
-  const page = ctx.pages()[0] ?? (await ctx.newPage());
-  await page.goto(`/studio?stream=${streamId}`);
-  await page.getByTestId('stream-select').waitFor();
-  await page.getByRole('button', { name: 'Go live' }).click();
-  await page.waitForFunction(() => (window as unknown as { __studio?: { state: string } }).__studio?.state === 'live', null, { timeout: 60_000 });
-  return ctx;
+  const st = await studio({ url: base }, session, streamId, height);
+  await st.goLive();
+  return st.ctx;
 }
 
 async function probeViewer(base: string, streamId: string): Promise<Page> {

@@ -74,7 +74,7 @@ export async function api<T>(s: Pick<OnAir, 'url'>, method: string, p: string, t
 export const signIn = (s: Pick<OnAir, 'url'>) => api<{ token: string }>(s, 'POST', '/api/auth/login', undefined, { username: 'admin', password: BENCH_ADMIN_PASSWORD });
 
 /** The studio, signed in, with the pattern camera at `height`, live on `streamId`. */
-export async function studio(s: OnAir, session: unknown, streamId: string, height: number): Promise<{ ctx: BrowserContext; page: Page; goLive(): Promise<number> }> {
+export async function studio(s: Pick<OnAir, 'url'>, session: unknown, streamId: string, height: number): Promise<{ ctx: BrowserContext; page: Page; goLive(): Promise<number> }> {
   const ctx = await launchBrowser(s.url);
   await ctx.addInitScript(
     ([sess, h]) => {
