@@ -15,6 +15,11 @@
  * - Each ffmpeg run is an epoch with its own folder (its input.sdp); the packagers go on across epochs: a new
  *   run's init segments open a discontinuity with a new EXT-X-MAP, numbering continues. The session's
  *   ladder is fixed by its first epoch (the playlists' renditions never change mid-session).
+ * - Go-live is on the clock (the first part is what an HLS viewer waits for): a video producer that comes
+ *   without audio waits up to AUDIO_WAIT_MS for it (a browser sends its audio a moment after its video; a
+ *   run on the video alone would be replaced at once); the session's row is written while ffmpeg starts;
+ *   consumers resume as soon as ffmpeg listens on its ports (server/ffmpeg/untilListening.ts), not after a
+ *   fixed wait.
  *   Epochs are serialised: each update queues a refresh, which compares the running epoch's router and
  *   producers with the newest media and replaces the epoch when they differ (the studio produces video, then
  *   audio: without a restart the recording would be silent; a republish; a new router after a worker died).
@@ -23,7 +28,7 @@
  * - An ffmpeg that exits unasked is replaced after `restartDelayMs` (longer after repeated early deaths),
  *   from the newest media.
  * - `close()`: an epoch being started is abandoned at its next await (its ffmpeg killed, transports closed,
- *   ports given back: an end within the start's first 300 ms leaves nothing); the running ffmpeg gets SIGINT
+ *   ports given back: an end while ffmpeg is still starting leaves nothing); the running ffmpeg gets SIGINT
  *   while media still flows (it flushes its last fragment, read before `exited` resolves), then its
  *   transports close; then the packagers end (last segment written, playlists get #EXT-X-ENDLIST); then the
  *   session is finished (manifest ended, poster, recording ready or removed). Idempotent; never rejects.
@@ -31,10 +36,10 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { types } from 'mediasoup';
 import { FfmpegProcess, type FfmpegExit } from '../ffmpeg/FfmpegProcess.js';
 import { plainConsume, releaseHeld } from '../ffmpeg/plainConsume.js';
+import { untilListening } from '../ffmpeg/untilListening.js';
 import { probeVideo } from '../ingest/VideoProbe.js';
 import type { BroadcastMedia, BroadcastOutput } from '../live/BroadcastOutput.js';
 import type { Logger } from '../log/logger.js';
@@ -84,6 +89,9 @@ export interface HlsBridgeEvents {
   crashed: [{ epoch: string; error: string }];
 }
 
+/** How long a run waits for the audio of a video producer that came without it (see #refresh). */
+export const AUDIO_WAIT_MS = 750;
+
 /** The bridge was closed while it was starting an epoch: the start gives back what it took. */
 class BridgeClosedError extends Error {
   override name = 'BridgeClosedError';
@@ -118,6 +126,10 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> implements Broadcas
   /** The session's ladder and packagers: made with the first epoch. */
   #rungs: Rung[] | undefined;
   #ladder: LiveLadder | undefined;
+  /** The video producer whose audio was waited for (once per producer). */
+  #audioAwaitedFor: string | undefined;
+  /** Ends a wait for the next media change. */
+  #onUpdate: (() => void) | undefined;
 
   constructor(opts: {
     dir: string;
@@ -166,6 +178,7 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> implements Broadcas
   update(media: BroadcastMedia): void {
     if (this.closed) return;
     this.#media = media;
+    this.#onUpdate?.();
     this.#schedule();
   }
 
@@ -217,7 +230,30 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> implements Broadcas
       const fed = !e.router.closed && e.consumers.length > 0 && e.consumers.every((c) => !c.closed && !c.producerPaused);
       await this.#endEpoch(e, fed ? 'stop' : 'kill');
     }
+    if (m && video && !audio && this.#audioAwaitedFor !== video.id) {
+      // A browser publishes its video, then its audio (~100–300 ms later): a run started on the video alone
+      // would be replaced at once (measured at go-live: a whole ffmpeg start wasted, ~350 ms). Wait a moment for
+      // the audio of a new video producer, once; a change of media ends the wait early.
+      this.#audioAwaitedFor = video.id;
+      await this.#nextUpdate(AUDIO_WAIT_MS);
+      return this.#refresh();
+    }
     if (m && video) await this.#startEpoch(m, video, audio);
+  }
+
+  /** Resolves at the next `update()`, after `ms`, or when the bridge closes: whichever comes first. */
+  #nextUpdate(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#abort.signal.removeEventListener('abort', done);
+        if (this.#onUpdate === done) this.#onUpdate = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#abort.signal.addEventListener('abort', done);
+      this.#onUpdate = done;
+    });
   }
 
   /**
@@ -245,8 +281,10 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> implements Broadcas
     if (video.closed || probe?.outcome === 'gone' || probe?.outcome === 'undecodable') return;
     if (probe?.outcome === 'size') this.#log.info({ size: `${probe.size.width}x${probe.size.height}` }, 'HLS source size read');
     const height = m.videoHeight ?? (probe?.outcome === 'size' ? probe.size.height : undefined);
-    await this.#open();
-    this.#checkOpen();
+    // The session's folder and row are made while ffmpeg starts (the row insert took 100–160 ms at go-live):
+    // awaited before media flows, so a stream deleted meanwhile still starts no run (the epoch is killed).
+    const opening = this.#open();
+    opening.catch(() => undefined); // awaited below, or the epoch's end handles it
     const s = this.#settings;
     const name = `e${this.manifest.epochs.length}`;
     const outDir = path.join(this.dir, name);
@@ -288,8 +326,11 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> implements Broadcas
       this.#epoch = epoch;
       void proc.exited.then((exit) => this.#onExit(epoch, exit));
 
-      // Let ffmpeg bind its ports, then let media flow and ask for keyframes.
-      await sleep(300, undefined, { signal: this.#abort.signal });
+      // Once ffmpeg listens (and the session's row exists), let media flow and ask for keyframes.
+      const listening = await untilListening(epoch.ports, { signal: this.#abort.signal });
+      if (listening !== 'bound') this.#log.warn({ epoch: name, listening }, 'resuming before ffmpeg was seen listening');
+      await opening;
+      this.#checkOpen();
       for (const c of epoch.consumers) {
         await c.resume();
         this.#checkOpen();
@@ -302,6 +343,7 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> implements Broadcas
       if (copyTop) epoch.timers.push(setInterval(keyframe, s.segmentSeconds * 1000));
     } catch (err) {
       await this.#endEpoch(epoch, 'kill');
+      await opening.catch(() => undefined);
       throw this.closed ? new BridgeClosedError('closed while starting an epoch', { cause: err }) : err;
     }
   }

@@ -30,7 +30,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { types } from 'mediasoup';
 import type { RestreamState } from '../../shared/restream.js';
 import { FfmpegProcess, type FfmpegExit } from '../ffmpeg/FfmpegProcess.js';
@@ -39,6 +38,7 @@ import { rtpSdp } from '../hls/rtpSdp.js';
 import type { BroadcastMedia, BroadcastOutput } from '../live/BroadcastOutput.js';
 import type { Logger } from '../log/logger.js';
 import { plainConsume, releaseHeld, type HeldMedia } from '../ffmpeg/plainConsume.js';
+import { untilListening } from '../ffmpeg/untilListening.js';
 import { restreamArgs, rtmpTarget } from './restreamArgs.js';
 
 export interface RestreamSettings {
@@ -222,7 +222,7 @@ export class RestreamOutput extends EventEmitter<RestreamOutputEvents> implement
       void proc.exited.then((exit) => this.#onExit(attempt, exit));
       this.#log.info({ attempt: n, video: copyVideo ? 'copy' : 'transcode', audio: !!audio, pid: proc.pid }, 'restream connecting');
 
-      await sleep(300, undefined, { signal: this.#abort.signal });
+      await untilListening(attempt.ports, { signal: this.#abort.signal });
       for (const c of attempt.consumers) {
         await c.resume();
         this.#checkOpen();

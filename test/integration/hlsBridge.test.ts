@@ -217,8 +217,8 @@ describe('HLS bridge as a broadcast output (real mediasoup + ffmpeg)', () => {
       expect(ports.available, `${delayMs} ms`).toBe((PORTS.max - PORTS.min) / 2);
       const rec = await recordings.byId(b.sessionId);
       if (delayMs <= 300 || !rec) {
-        // Ended before media reached ffmpeg (its consumers are resumed after 300 ms) or before its first
-        // segment: no recording row, no folder.
+        // Ended before ffmpeg could write a first segment (its consumers resume once it listens; a segment
+        // is 1 s of media): no recording row, no folder.
         expect(rec, `${delayMs} ms`).toBeUndefined();
         expect(fs.existsSync(b.dir), `${delayMs} ms`).toBe(false);
       } else {
@@ -254,6 +254,22 @@ describe('HLS bridge as a broadcast output (real mediasoup + ffmpeg)', () => {
     await o.close('test over');
     expect(bridgeFfmpegs()).toEqual([]);
     expect((await recordings.byId(b.sessionId))?.status).toBe('ready');
+  }, 120_000);
+
+  it('audio a moment after the video (a browser publishing): one ffmpeg run, with the audio from its first segment', async () => {
+    const o = hls.output(streamId)!;
+    const b = hls.liveSession(streamId)!;
+    const before = logLines.length;
+    o.update(media({ audio: undefined }));
+    await sleep(200);
+    expect(b.pid, 'no run on the video alone while the audio may still come').toBeUndefined();
+    o.update(media());
+    const first = await until('a segment of e0', () => firstSegment(b, 'e0'));
+    expect(b.manifest.epochs).toEqual(['e0']);
+    expect(codecsOf(first).sort()).toEqual(['aac', 'h264']);
+    expect(logLines.slice(before).join('').match(/HLS epoch starting/g)).toHaveLength(1);
+    await o.close('test over');
+    expect(bridgeFfmpegs()).toEqual([]);
   }, 120_000);
 
   it('on start-up, closes a recording a crash left open as interrupted, and removes one that had no media; another node\'s stays as it is', async () => {
