@@ -79,6 +79,14 @@ export const PROBE_OPTIONS = ['-fpsprobesize', '0'];
  * audio of segment 0 from 0.64 s, none in segments 1–2, then audio from 1.0 s beside video from 3 s).
  */
 export const AUDIO_TIMING_FILTER = 'aresample=async=1';
+/**
+ * The AAC encoder's priming makes the audio's first timestamp negative (−1024 samples, 21.3 ms); the mp4
+ * muxer's default answer (make_non_negative) shifted every video frame but the first by 21.3 ms, so each run's
+ * first part lasted 221 ms: PART-TARGET rose to 0.222 for the whole session and PART-HOLD-BACK (3 × it, where
+ * players sit) to 0.666 s. Without the shift the video's timestamps stay on the frame grid (first part 200 ms,
+ * checked with ffprobe) and the audio starts at 0 with its priming samples.
+ */
+export const TIMESTAMP_OPTIONS = ['-avoid_negative_ts', 'disabled'];
 export const IDLE_INPUT = ['-thread_queue_size', '1', '-f', 'lavfi', '-i', 'anullsrc=r=8000:cl=mono'];
 
 export function ffmpegFmp4Args(plan: Fmp4Plan): Fmp4Args {
@@ -121,6 +129,7 @@ export function ffmpegFmp4Args(plan: Fmp4Plan): Fmp4Args {
       '-frag_duration', String(Math.round(plan.partSeconds * 1_000_000)),
       '-flush_packets', '1',
       '-max_interleave_delta', String(MAX_INTERLEAVE_DELTA_US),
+      ...TIMESTAMP_OPTIONS,
       `pipe:${fd}`,
     );
     outputs.push({ rung: i, fd });

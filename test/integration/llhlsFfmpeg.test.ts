@@ -182,6 +182,10 @@ describe('LL-HLS packager on real ffmpeg output', () => {
       expect(playlist.renditionReports).toEqual(others.map((r) => ({ URI: r.uri, 'LAST-MSN': String(r.lastMsn), 'LAST-PART': String(r.lastPart) })));
       expect(p.segments.length).toBeGreaterThanOrEqual(2);
       for (const s of p.segments) expect(s.parts[0]!.independent).toBe(true);
+      // With AAC (priming makes its first timestamp negative) the video stays on its frame grid: the first
+      // part is no longer than the others, so PART-TARGET (and PART-HOLD-BACK = 3 × it) stay at 0.2 s.
+      expect(Math.max(...parts)).toBeLessThanOrEqual(0.2 + 1e-6);
+      expect(p.partTarget).toBe(0.2);
       const seg = p.segments[0]!;
       const probed = probe(path.join(tmp, `ladder${i}.mp4`), init.bytes, p.getSegment(seg.msn)!);
       expect(probed.height).toBe([360, 240][i]);

@@ -24,7 +24,7 @@ const x264 = (kbps: number, max: number) => [
 const readerInput = ['-fpsprobesize', '0', '-thread_queue_size', '512', '-i', '/d/e0/input.sdp', '-thread_queue_size', '1', '-f', 'lavfi', '-i', 'anullsrc=r=8000:cl=mono'];
 const aac = ['-af', 'aresample=async=1', '-c:a', 'aac', '-b:a', '128k', '-ar', '48000', '-ac', '2'];
 const fmp4 = (fd: number) => [
-  '-f', 'mp4', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-frag_duration', '200000', '-flush_packets', '1', '-max_interleave_delta', '300000', `pipe:${fd}`,
+  '-f', 'mp4', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-frag_duration', '200000', '-flush_packets', '1', '-max_interleave_delta', '300000', '-avoid_negative_ts', 'disabled', `pipe:${fd}`,
 ];
 
 describe('ffmpeg arguments for the fMP4 (LL-HLS) ladder', () => {
@@ -47,10 +47,10 @@ describe('ffmpeg arguments for the fMP4 (LL-HLS) ladder', () => {
       '-hide_banner', '-loglevel', 'warning', '-nostats', '-protocol_whitelist', 'file,udp,rtp', ...readerInput,
       '-filter_complex', '[0:v:0]fps=30,split=1[s0];[s0]scale=-2:360:flags=bicubic,format=yuv420p[v1]',
       '-map', '0:v:0', '-c:v', 'copy',
-      '-f', 'mp4', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-frag_duration', '250000', '-flush_packets', '1', '-max_interleave_delta', '300000', 'pipe:3',
+      '-f', 'mp4', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-frag_duration', '250000', '-flush_packets', '1', '-max_interleave_delta', '300000', '-avoid_negative_ts', 'disabled', 'pipe:3',
       '-map', '[v1]',
       ...x264(600, 660).map((a) => a.replace(/^30$/, '60').replace('n_forced*1', 'n_forced*2')),
-      '-f', 'mp4', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-frag_duration', '250000', '-flush_packets', '1', '-max_interleave_delta', '300000', 'pipe:4',
+      '-f', 'mp4', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-frag_duration', '250000', '-flush_packets', '1', '-max_interleave_delta', '300000', '-avoid_negative_ts', 'disabled', 'pipe:4',
     ]);
   });
 
