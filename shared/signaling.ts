@@ -62,6 +62,12 @@ export interface JoinResult {
    * viewers: play `hls` instead (a path on this server; private streams need `?token=`).
    */
   delivery: { webrtc: boolean; hls: string };
+  /**
+   * Asked for with `recvTransport: true`: a receive transport for `broadcast.session`, as `transport:create`
+   * gives (it holds this viewer's WebRTC seat). Absent when nobody broadcasts, the stream is full or it could
+   * not be made: ask `transport:create` then.
+   */
+  recvTransport?: TransportInfo;
 }
 
 export interface TransportInfo {

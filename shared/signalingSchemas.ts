@@ -51,8 +51,12 @@ const jsonObject = z
   .refine((o) => isBoundedJson(o, 16, 64 * 1024), 'too large, too deeply nested, or holds a malformed string');
 
 export const requestSchemas = {
-  /** Viewer: join a stream's audience; returns its state and, when live, its producers. */
-  'viewer:join': z.object({ streamId: streamIdSchema, token: z.string().max(4096).optional() }).strict(),
+  /**
+   * Viewer: join a stream's audience; returns its state and, when live, its producers. `recvTransport`: when
+   * the stream is live and has a WebRTC seat for this viewer, the answer also carries a receive transport, made
+   * at once (as `transport:create` would, one round trip sooner).
+   */
+  'viewer:join': z.object({ streamId: streamIdSchema, token: z.string().max(4096).optional(), recvTransport: z.boolean().optional() }).strict(),
   /** Viewer: leave the audience (also done by disconnecting). */
   'viewer:leave': z.object({}).strict(),
   /** Broadcaster: start (or resume, after a drop) broadcasting into one of their streams. */

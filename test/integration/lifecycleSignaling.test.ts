@@ -69,9 +69,13 @@ describe('viewer path: connect → viewer:join → transport:create → transpor
     viewerId?: string;
   }
 
-  it('leaves nothing of a viewer that drops, leaves, or loses its stream at any await', async () => {
+  // folded: the receive transport comes with `viewer:join` (recvTransport: true), as the player asks for it.
+  it.each([
+    ['transport:create', false],
+    ['the transport made by viewer:join', true],
+  ])('leaves nothing of a viewer that drops, leaves, or loses its stream at any await (%s)', async (_name, folded) => {
     const result = await sweep<Ctx>(s, gate, {
-      name: 'viewer',
+      name: folded ? 'viewer (folded join)' : 'viewer',
       async setup() {
         const streamId = await newStream();
         const owner = await connect(s.url, tokenOf(streamId));
@@ -83,8 +87,10 @@ describe('viewer path: connect → viewer:join → transport:create → transpor
         ctx.viewer = v;
         ctx.viewerId = v.id;
         const { steps, step } = stepper(v);
-        if (!(await step('viewer:join', () => v.request('viewer:join', { streamId: ctx.streamId })))) return steps;
-        const t = await step('transport:create', () => v.request('transport:create', { direction: 'recv' }));
+        const joined = await step('viewer:join', () => v.request('viewer:join', { streamId: ctx.streamId, ...(folded ? { recvTransport: true } : {}) }));
+        if (!joined) return steps;
+        if (folded) steps.push(`recvTransport:${joined.recvTransport ? 'ok' : 'none'}`);
+        const t = folded ? joined.recvTransport : await step('transport:create', () => v.request('transport:create', { direction: 'recv' }));
         if (!t) return steps;
         await step('transport:connect', () => v.request('transport:connect', { transportId: t.id, dtlsParameters }));
         const k = await step('consume', () => v.request('consume', { producerId: ctx.producerId, rtpCapabilities: recvRtpCapabilities }));
@@ -125,7 +131,7 @@ describe('viewer path: connect → viewer:join → transport:create → transpor
         await goneOnServer(ctx.owner.id).catch(() => undefined);
       },
     });
-    console.log(`lifecycle: viewer path: ${result.points.length} await points (${describePoints(result)}), ${result.runs} fault runs, ${result.failures.length} problems`);
+    console.log(`lifecycle: viewer path (${folded ? 'folded join' : 'transport:create'}): ${result.points.length} await points (${describePoints(result)}), ${result.runs} fault runs, ${result.failures.length} problems`);
     expect(result.points.length).toBeGreaterThanOrEqual(4);
     expect(result.failures).toEqual([]);
   }, 240_000);

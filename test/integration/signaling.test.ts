@@ -104,7 +104,8 @@ describe('signaling: a broadcast and its audience', () => {
     await v2.request('viewer:join', { streamId: st.id });
     await until('count 2', () => counts.at(-1) === 2, 5000);
 
-    const producersSeen = new Promise<{ producers: { id: string }[] }>((r) => v1.once('broadcast:producers', r));
+    // The first event announces the broadcast (no producers yet); the next one its producer.
+    const producersSeen = new Promise<{ producers: { id: string }[] }>((r) => v1.on('broadcast:producers', (e) => e.producers.length > 0 && r(e)));
     const pub = await sock(ann);
     const live = await goLive(pub, st.id);
     expect((await producersSeen).producers.map((p) => p.id)).toContain(live.producerId);
@@ -205,5 +206,45 @@ describe('signaling: WebRTC capacity', () => {
     first.disconnect();
     await until('the seat to free', () => s.broadcasts.get(st.id)!.receiverCount === 0, 5000);
     expect(await second.request('transport:create', { direction: 'recv' })).toMatchObject({ ok: true });
+  });
+
+  it('makes the receive transport in viewer:join when asked, under the same seat rule, and consumes on it', async () => {
+    const st = await newStream(ann);
+    await s.close();
+    s = await startTestServer({ ONAIR_MAX_WEBRTC_VIEWERS: '1', ONAIR_HLS: 'off' }, s.dataDir);
+    // Not live: no transport (nothing to receive yet).
+    const early = await sock();
+    const idle = await early.request('viewer:join', { streamId: st.id, recvTransport: true });
+    expect(idle).toMatchObject({ ok: true, data: { broadcast: null } });
+    expect(idle.ok && idle.data.recvTransport).toBeFalsy();
+    early.disconnect();
+
+    const pub = await sock(ann);
+    const live = await goLive(pub, st.id);
+    const first = await sock();
+    const j1 = await first.request('viewer:join', { streamId: st.id, recvTransport: true });
+    if (!j1.ok) throw new Error(j1.message);
+    expect(j1.data.delivery.webrtc).toBe(true);
+    const t = j1.data.recvTransport;
+    expect(t).toMatchObject({ id: expect.any(String), iceCandidates: expect.any(Array) });
+    const broadcast = s.broadcasts.get(st.id)!;
+    expect(broadcast.receiverCount).toBe(1);
+    // It is the viewer's receive transport: consume goes on it without transport:create.
+    const consumed = await first.request('consume', { producerId: live.producerId, rtpCapabilities: recvRtpCapabilities });
+    expect(consumed).toMatchObject({ ok: true, data: { producerId: live.producerId } });
+
+    // The seat is taken: a second viewer asking the same gets no transport, and HLS.
+    const second = await sock();
+    const j2 = await second.request('viewer:join', { streamId: st.id, recvTransport: true });
+    expect(j2).toMatchObject({ ok: true, data: { delivery: { webrtc: false } } });
+    expect(j2.ok && j2.data.recvTransport).toBeFalsy();
+    expect(broadcast.receiverCount).toBe(1);
+
+    // Given back once when its viewer leaves: the second viewer's join now carries one.
+    first.disconnect();
+    await until('the seat to free', () => broadcast.receiverCount === 0, 5000);
+    const again = await second.request('viewer:join', { streamId: st.id, recvTransport: true });
+    expect(again.ok && again.data.recvTransport?.id).toEqual(expect.any(String));
+    expect(broadcast.receiverCount).toBe(1);
   });
 });
