@@ -4,6 +4,7 @@
  * a rendition. hls.js (≈ 600 kB) is loaded on first use only: the live player starts with WebRTC and most
  * viewers never need it.
  */
+import { keepNearLiveEdge } from './liveCatchUp.js';
 
 export interface HlsPlayback {
   /** "hls.js" or "native". */
@@ -40,16 +41,19 @@ export async function attachHls(video: HTMLVideoElement, url: string, opts: Atta
     const { default: Hls } = await import('hls.js');
     const hls = new Hls({
       // Live: LL-HLS (parts, blocking playlist reloads; OnAir serves them for every rendition). hls.js aims at
-      // the playlist's PART-HOLD-BACK (3 parts, ~0.6 s behind the newest part), plus 1 s per stall: no
+      // the playlist's PART-HOLD-BACK (3 parts, 0.6 s behind the newest part), plus 0.2 s per stall: no
       // liveSyncDuration/liveSyncDurationCount here, since either overrides PART-HOLD-BACK in hls.js. (It was
       // set to 1.5 segments while hls.js at PART-HOLD-BACK never started: ffmpeg muxed audio seconds behind
       // the video at the start, so a muxed SourceBuffer had nothing playable near the live edge; fixed at the
       // source, server/llhls/ffmpegFmp4Args.ts. And liveMaxLatencyDurationCount without liveSyncDurationCount
-      // makes the Hls constructor throw "Illegal hls.js config", so no bound on the latency is set: hls.js's
-      // latency controller catches up by playing faster.) maxLiveSyncPlaybackRate lets it catch up (up to
-      // 1.5×) after starting on an independent part, up to a segment further back (bench/NOTES.md).
+      // makes the Hls constructor throw "Illegal hls.js config", so no bound on the latency is set: lag is
+      // caught up by playing faster.) hls.js's own catch-up needs more than 1 s buffered, which a
+      // 0.6 s target never has: it is off (maxLiveSyncPlaybackRate 1) and ./liveCatchUp.ts does it instead.
+      // A stall moves the target back by one part (hls.js: 1 s per stall, up to a segment), so that one
+      // hiccup does not cost a second of latency for the rest of the session.
       lowLatencyMode: opts.live,
-      maxLiveSyncPlaybackRate: 1.5,
+      maxLiveSyncPlaybackRate: 1,
+      liveSyncOnStallIncrease: 0.2,
       backBufferLength: opts.live ? 10 : 60,
       startPosition: opts.live ? -1 : 0,
     });
@@ -66,6 +70,9 @@ export async function attachHls(video: HTMLVideoElement, url: string, opts: Atta
     hls.on(Hls.Events.LEVEL_SWITCHED, changed);
     hls.loadSource(url);
     hls.attachMedia(video);
+    const stopCatchUp = opts.live
+      ? keepNearLiveEdge(video, () => (hls.targetLatency === null || !hls.latestLevelDetails?.live ? null : { latency: hls.latency, target: hls.targetLatency }))
+      : () => undefined;
     return {
       engine: 'hls.js',
       heights: () => hls.levels.map((l) => l.height),
@@ -76,6 +83,7 @@ export async function attachHls(video: HTMLVideoElement, url: string, opts: Atta
       },
       destroy: () => {
         destroyed = true;
+        stopCatchUp();
         hls.destroy();
       },
     };

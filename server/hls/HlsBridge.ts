@@ -328,7 +328,7 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> implements Broadcas
 
       // Once ffmpeg listens (and the session's row exists), let media flow and ask for keyframes.
       const listening = await untilListening(epoch.ports, { signal: this.#abort.signal });
-      if (listening !== 'bound') this.#log.warn({ epoch: name, listening }, 'resuming before ffmpeg was seen listening');
+      if (listening !== 'bound') this.#log.info({ epoch: name, listening }, 'resuming before ffmpeg was seen listening (a loaded machine: it may miss the first keyframe, asked for again at 1 s and 2 s)');
       await opening;
       this.#checkOpen();
       for (const c of epoch.consumers) {
