@@ -172,6 +172,7 @@ export async function startOnAir(config: Config, logger: Logger): Promise<OnAir>
     settings: {
       ladder: config.hls.ladder,
       segmentSeconds: config.hls.segmentSeconds,
+      partSeconds: config.hls.partSeconds,
       preset: config.hls.preset,
       fps: 30,
       thumbnailEverySeconds: 30,

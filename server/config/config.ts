@@ -77,6 +77,7 @@ const envSchema = z.object({
     }),
   ONAIR_HLS_SEGMENT_SECONDS: z.coerce.number().int().min(1).max(10).default(DEFAULTS.hlsSegmentSeconds),
   ONAIR_HLS_PRESET: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium']).default(DEFAULTS.hlsPreset),
+  ONAIR_HLS_PART_MS: z.coerce.number().int().min(100).max(1000).default(DEFAULTS.hlsPartMs),
   ONAIR_HLS_LIVE_WINDOW: z.coerce.number().int().min(3).max(100).default(DEFAULTS.hlsLiveWindow),
   // Rewind: up to a day back (each minute is ~60 playlist lines per rendition); fractions allowed (0.5: 30 s).
   ONAIR_DVR_MINUTES: z.coerce.number().min(0).max(1440).default(DEFAULTS.dvrMinutes),
@@ -126,6 +127,8 @@ export interface Config extends RestreamConfig {
     enabled: boolean;
     ladder: number[];
     segmentSeconds: number;
+    /** LL-HLS part length (ONAIR_HLS_PART_MS). */
+    partSeconds: number;
     preset: string;
     liveWindow: number;
     /** Rewind in live streams (ONAIR_DVR_MINUTES), seconds; 0: off (server/llhls/DvrWindow.ts). */
@@ -198,6 +201,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ladder: e.ONAIR_HLS_LADDER,
       segmentSeconds: e.ONAIR_HLS_SEGMENT_SECONDS,
       preset: e.ONAIR_HLS_PRESET,
+      partSeconds: e.ONAIR_HLS_PART_MS / 1000,
       liveWindow: e.ONAIR_HLS_LIVE_WINDOW,
       dvrSeconds: Math.round(e.ONAIR_DVR_MINUTES * 60),
       portMin: DEFAULTS.hlsPortMin,

@@ -15,6 +15,8 @@ export const DEFAULTS = {
   hlsLadder: '1080,720,480,360',
   hlsSegmentSeconds: 1,
   hlsPreset: 'veryfast',
+  /** LL-HLS part length, ms: players stay 3 parts behind the newest (PART-HOLD-BACK). */
+  hlsPartMs: 200,
   /** Segments in a live playlist's window. */
   hlsLiveWindow: 6,
   /** How far back viewers may seek in a live stream (Standard/HLS mode), minutes; 0: no rewind. */

@@ -28,6 +28,13 @@ describe('loadConfig', () => {
     expect(c.embedOrigins).toEqual(['https://a.example', 'https://b.example']);
   });
 
+  it('reads the LL-HLS part length in ms (default 200) and refuses one outside 100-1000', () => {
+    expect(loadConfig({}).hls.partSeconds).toBe(0.2);
+    expect(loadConfig({ ONAIR_HLS_PART_MS: '100' }).hls.partSeconds).toBe(0.1);
+    expect(() => loadConfig({ ONAIR_HLS_PART_MS: '50' })).toThrow(/ONAIR_HLS_PART_MS/);
+    expect(() => loadConfig({ ONAIR_HLS_PART_MS: '1500' })).toThrow(/ONAIR_HLS_PART_MS/);
+  });
+
   it('treats empty values as unset', () => {
     expect(loadConfig({ PORT: '', ONAIR_ADMIN_PASSWORD: '' }).port).toBe(8080);
   });
