@@ -20,17 +20,20 @@ if (!streamId) {
   showError(new Error('this address does not name a stream'));
 } else {
   const token = queryParam('token');
+  // Connecting now: the first frame waits for the socket.
   const signaling = new SignalingClient();
+  signaling.connect();
   const player = new Player({ streamId, token, video: h('video'), mode: parseModePreference(queryParam('mode')), signaling });
   const view = new PlayerView(byId('player'), player, { overlayInfo: true });
   // Out of the frame: the recording's page is a whole page.
   offerRecordingAfterEnd(player, view, { target: '_blank' });
   new EmbedBridge(player);
+  player.on('error', (err) => showError(err));
+  installDebugHook(player);
+  // Started before the chat subscribes: on connect, `viewer:join` goes out before `chat:join`.
+  player.start();
   if (queryParam('chat') === '1') {
     document.documentElement.classList.add('embed--chat');
     new ChatPanel(byId('chat'), { signaling, streamId, token });
   }
-  player.on('error', (err) => showError(err));
-  installDebugHook(player);
-  player.start();
 }

@@ -18,14 +18,17 @@ if (!streamId) {
   showError(new Error('this address does not name a stream'));
 } else {
   const token = queryParam('token');
-  // One socket for the player and the chat.
+  // One socket for the player and the chat, connecting now: the first frame waits for it.
   const signaling = new SignalingClient();
+  signaling.connect();
   const player = new Player({ streamId, token, video: h('video'), mode: parseModePreference(queryParam('mode')), signaling });
   offerRecordingAfterEnd(player, new PlayerView(byId('player'), player));
   new StreamDetails(player);
   mountEmbedCodeBox(streamId, token);
-  new ChatPanel(byId('chat'), { signaling, streamId, token });
   player.on('error', (err) => showError(err));
   installDebugHook(player);
+  // Started before the chat subscribes: on connect, `viewer:join` goes out before `chat:join`. All in this
+  // task, so neither misses the socket's 'connect'.
   player.start();
+  new ChatPanel(byId('chat'), { signaling, streamId, token });
 }

@@ -168,8 +168,12 @@ export class Player extends TypedEmitter<PlayerEvents> {
 
   start(): void {
     markOnce('start');
-    if (this.#mode === 'webrtc') this.#webrtc.preload();
     const s = this.#signaling;
+    // The socket first (the first frame waits on its round trips), then the Device (its module and a local
+    // RTCPeerConnection probe: main-thread work that the socket's replies would otherwise queue behind).
+    // Handlers are subscribed below in this same task: the 'connect' cannot come before them.
+    s.connect();
+    if (this.#mode === 'webrtc') this.#webrtc.preload();
     const mine = (e: { streamId: string }) => e.streamId === this.streamId;
     const onVideo = (event: string, fn: () => void) => {
       this.video.addEventListener(event, fn);
@@ -210,7 +214,8 @@ export class Player extends TypedEmitter<PlayerEvents> {
       }),
     );
     if (this.#fallback === 'unsupported' && this.#webrtcRequested) this.#notice(fallbackMessage('unsupported'));
-    s.connect();
+    // A socket handed over already connected has had its 'connect'.
+    if (s.connected) void this.#join();
   }
 
   /**
@@ -298,9 +303,15 @@ export class Player extends TypedEmitter<PlayerEvents> {
   async #join(): Promise<void> {
     clearTimeout(this.#retryTimer);
     try {
-      const joined = await this.#signaling.request('viewer:join', { streamId: this.streamId, ...(this.#token ? { token: this.#token } : {}) });
+      // In WebRTC mode the join also brings the receive transport when the stream is live (one round trip less).
+      const joined = await this.#signaling.request('viewer:join', {
+        streamId: this.streamId,
+        ...(this.#token ? { token: this.#token } : {}),
+        ...(this.#mode === 'webrtc' ? { recvTransport: true } : {}),
+      });
       if (this.#closed) return;
       markOnce('joined');
+      if (joined.recvTransport && joined.broadcast) this.#webrtc.offerTransport(joined.recvTransport, joined.broadcast.session);
       this.#routerRtpCapabilities = joined.routerRtpCapabilities;
       this.#hlsPath = joined.delivery.hls;
       this.#stream = joined.stream;

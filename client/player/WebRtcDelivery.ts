@@ -63,6 +63,8 @@ export class WebRtcDelivery implements Delivery {
   /** Loading (early, or when first needed); resolves to undefined when this browser has no usable WebRTC. */
   #device: Promise<Device | undefined> | undefined;
   #reception: Reception | undefined;
+  /** A receive transport the server made with `viewer:join` (one round trip sooner), for the next Reception. */
+  #offered: { info: TransportInfo; session: string } | undefined;
   #currentLayer: number | null = null;
   #generation = 0;
   #renewals = 0;
@@ -99,6 +101,15 @@ export class WebRtcDelivery implements Delivery {
     if (this.#device) return;
     this.#device = loadDevice(fetchRouterCapabilities());
     this.#device.catch(() => undefined); // a failure is handled where it is awaited (#loadedDevice)
+  }
+
+  /**
+   * The receive transport `viewer:join` made for the broadcast session `session`: the next Reception of that
+   * session uses it instead of asking `transport:create`. Dropped by `stop()` (the socket it belongs to may
+   * be gone).
+   */
+  offerTransport(info: TransportInfo, session: string): void {
+    this.#offered = { info, session };
   }
 
   get receiving(): boolean {
@@ -138,7 +149,9 @@ export class WebRtcDelivery implements Delivery {
     let reception = this.#reception;
     if (!reception) {
       // The server's transport and the Device's capabilities (a local RTCPeerConnection probe) at once.
-      const creating = Reception.createTransport(this.#signaling);
+      const offered = this.#offered?.session === b.session ? this.#offered.info : undefined;
+      this.#offered = undefined;
+      const creating = offered ? Promise.resolve(offered) : Reception.createTransport(this.#signaling);
       creating.catch(() => undefined); // awaited below, unless the browser cannot do WebRTC
       const device = await this.#loadedDevice();
       if (!device) return 'unsupported';
@@ -206,6 +219,7 @@ export class WebRtcDelivery implements Delivery {
 
   stop(): void {
     this.#generation++;
+    this.#offered = undefined;
     this.#reception?.close();
     this.#reception = undefined;
     this.#currentLayer = null;
