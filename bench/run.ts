@@ -175,7 +175,13 @@ async function measureHls(): Promise<Figure[]> {
     const t0 = Date.now();
     const before = (await benchOf(viewer)).samples.length;
     log(`  hls: measuring ${seconds} s (${renditions} renditions)…`);
-    await sleep(seconds * 1000);
+    // hls.js's own view once a second: distance from the playhead to the newest part it knows, its target.
+    const hlsLatency: { seconds: number; target: number }[] = [];
+    for (let waited = 0; waited < seconds; waited++) {
+      await sleep(1000);
+      const st = await viewer.evaluate(() => window.__onair?.stats());
+      if (st?.liveLatency !== undefined) hlsLatency.push({ seconds: st.liveLatency, target: st.liveLatencyTarget ?? NaN });
+    }
     const cores = pid ? (cpuSeconds(pid) - cpu0) / ((Date.now() - t0) / 1000) : NaN;
     const load1 = os.loadavg()[0]!;
     const b = await benchOf(viewer);
@@ -184,7 +190,11 @@ async function measureHls(): Promise<Figure[]> {
       const v = document.querySelector('video');
       return { rate: v?.playbackRate ?? NaN, buffered: v && v.buffered.length ? v.buffered.end(v.buffered.length - 1) - v.currentTime : NaN };
     });
-    log(`  hls: load average ${load0.toFixed(1)} → ${load1.toFixed(1)}; playbackRate ${hlsView.rate}, buffer ahead ${hlsView.buffered.toFixed(2)} s`);
+    const med = (v: number[]) => quantile(v, 0.5).toFixed(2);
+    log(
+      `  hls: load average ${load0.toFixed(1)} → ${load1.toFixed(1)}; playbackRate ${hlsView.rate}, buffer ahead ${hlsView.buffered.toFixed(2)} s; ` +
+        `hls.js latency p50 ${med(hlsLatency.map((x) => x.seconds))} s (target ${med(hlsLatency.map((x) => x.target))} s)`,
+    );
     await closeBrowsers();
     const load = ` [load avg ${load0.toFixed(0)}–${load1.toFixed(0)} on ${os.cpus().length} cores]`;
     return [

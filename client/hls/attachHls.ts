@@ -15,6 +15,8 @@ export interface HlsPlayback {
   currentLevel(): number | null;
   /** A fixed rendition (an index into heights()), or null for automatic choice by bandwidth. */
   setLevel(level: number | null): void;
+  /** Live hls.js: seconds from the playhead to the live edge, and where it aims; null otherwise. */
+  latency(): { seconds: number; target: number } | null;
   destroy(): void;
 }
 
@@ -70,8 +72,12 @@ export async function attachHls(video: HTMLVideoElement, url: string, opts: Atta
     hls.on(Hls.Events.LEVEL_SWITCHED, changed);
     hls.loadSource(url);
     hls.attachMedia(video);
+    const latency = () => (!opts.live || hls.targetLatency === null || !hls.latestLevelDetails?.live ? null : { seconds: hls.latency, target: hls.targetLatency });
     const stopCatchUp = opts.live
-      ? keepNearLiveEdge(video, () => (hls.targetLatency === null || !hls.latestLevelDetails?.live ? null : { latency: hls.latency, target: hls.targetLatency }))
+      ? keepNearLiveEdge(video, () => {
+          const now = latency();
+          return now && { latency: now.seconds, target: now.target };
+        })
       : () => undefined;
     return {
       engine: 'hls.js',
@@ -81,6 +87,7 @@ export async function attachHls(video: HTMLVideoElement, url: string, opts: Atta
         // nextLevel switches at the next fragment, without flushing what is buffered; -1 is automatic.
         hls.nextLevel = level ?? -1;
       },
+      latency,
       destroy: () => {
         destroyed = true;
         stopCatchUp();
@@ -94,6 +101,7 @@ export async function attachHls(video: HTMLVideoElement, url: string, opts: Atta
     heights: () => [],
     currentLevel: () => null,
     setLevel: () => undefined,
+    latency: () => null,
     destroy: () => {
       video.removeAttribute('src');
       video.load();

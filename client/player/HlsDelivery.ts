@@ -58,7 +58,8 @@ export class HlsDelivery implements Delivery {
   }
 
   stats(): Promise<PlaybackStats> {
-    return Promise.resolve(readVideoStats(this.#opts.video));
+    const latency = this.#reception?.latency();
+    return Promise.resolve({ ...readVideoStats(this.#opts.video), ...(latency ? { liveLatency: latency.seconds, liveLatencyTarget: latency.target } : {}) });
   }
 
   stop(): void {

@@ -51,6 +51,10 @@ export class HlsReception {
   currentLevel(): number | null {
     return this.#playback?.currentLevel() ?? null;
   }
+  /** hls.js's distance to the live edge and its target (seconds); null before it knows them, or natively. */
+  latency(): { seconds: number; target: number } | null {
+    return this.#playback?.latency() ?? null;
+  }
   /** A fixed rendition or null for automatic; kept for the playbacks that follow a restart. */
   setLevel(level: number | null): void {
     this.#level = level;

@@ -13,6 +13,9 @@ export interface PlaybackStats {
   audioPacketsReceived: number;
   /** 0..1, as WebRTC reports it for the received audio. */
   audioLevel: number;
+  /** Live HLS in hls.js: seconds from the playhead to the newest part it knows of, and what it aims at. */
+  liveLatency?: number;
+  liveLatencyTarget?: number;
 }
 
 interface InboundRtp {
