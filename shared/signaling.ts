@@ -90,8 +90,18 @@ export interface ConsumerInfo {
 export interface RequestResults extends ChatRequestResults {
   'viewer:join': JoinResult;
   'viewer:leave': Record<string, never>;
-  /** `broadcastId` names this broadcast (a resume keeps it): events of an earlier one carry another. */
-  'broadcast:start': { stream: StreamInfo; routerRtpCapabilities: Record<string, unknown>; resumed: boolean; resumeKey: string; broadcastId: string };
+  /**
+   * `broadcastId` names this broadcast (a resume keeps it): events of an earlier one carry another.
+   * `sendTransport`: present when asked for (`sendTransport: true`), a send transport as `transport:create` gives.
+   */
+  'broadcast:start': {
+    stream: StreamInfo;
+    routerRtpCapabilities: Record<string, unknown>;
+    resumed: boolean;
+    resumeKey: string;
+    broadcastId: string;
+    sendTransport?: TransportInfo;
+  };
   'broadcast:stop': Record<string, never>;
   'transport:create': TransportInfo;
   'transport:connect': Record<string, never>;

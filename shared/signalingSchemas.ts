@@ -59,8 +59,11 @@ export const requestSchemas = {
   'viewer:join': z.object({ streamId: streamIdSchema, token: z.string().max(4096).optional(), recvTransport: z.boolean().optional() }).strict(),
   /** Viewer: leave the audience (also done by disconnecting). */
   'viewer:leave': z.object({}).strict(),
-  /** Broadcaster: start (or resume, after a drop) broadcasting into one of their streams. */
-  'broadcast:start': z.object({ streamId: streamIdSchema, resumeKey: z.string().max(64).optional() }).strict(),
+  /**
+   * Broadcaster: start (or resume, after a drop) broadcasting into one of their streams. `sendTransport`: the
+   * answer also carries a send transport, made at once (as `transport:create` would, one round trip sooner).
+   */
+  'broadcast:start': z.object({ streamId: streamIdSchema, resumeKey: z.string().max(64).optional(), sendTransport: z.boolean().optional() }).strict(),
   /** Broadcaster: end the broadcast. */
   'broadcast:stop': z.object({}).strict(),
   /** Either role: a WebRTC transport for sending (broadcaster) or receiving (viewer). */

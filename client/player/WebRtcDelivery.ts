@@ -10,7 +10,10 @@
  * a `sync` that was waiting on the server when it ran closes what it is handed and gives up.
  *
  * The first frame comes fast because everything that can wait on something else runs at once: the server's
- * transport while the Device loads, every missing producer consumed in one negotiation (Reception).
+ * transport while the Device loads, every missing producer consumed in one negotiation (Reception). A viewer
+ * waiting for a broadcast makes its Reception as soon as the broadcast is live without producers yet (the
+ * server says so when a broadcast starts, before the publisher's `produce`): its producers then need only
+ * `consume`, ICE/DTLS and a keyframe.
  */
 import type { Device } from 'mediasoup-client';
 import type { BroadcastInfo, TransportInfo } from '../../shared/signaling.js';
@@ -142,7 +145,9 @@ export class WebRtcDelivery implements Delivery {
     if (current && (current.session !== b.session || current.failed || current.closed)) this.stop();
     this.#reception?.retain(new Set(b.producers.map((p) => p.id)));
     const missing = b.producers.filter((p) => !this.#reception?.has(p.id));
-    if (missing.length === 0) {
+    // Nothing to receive; a live broadcast with no producers yet gets its Reception ready for them.
+    const prepare = missing.length === 0 && !this.#reception && b.state === 'live' && b.producers.length === 0;
+    if (missing.length === 0 && !prepare) {
       this.#attachTracks();
       return 'ok';
     }
@@ -183,8 +188,9 @@ export class WebRtcDelivery implements Delivery {
         return 'ok';
       }
       this.#reception = reception = opened;
-      this.#hooks.onTransport();
     }
+    if (missing.length === 0) return 'ok';
+    this.#hooks.onTransport();
     // Every missing producer at once (one SDP negotiation, requests in parallel): the first frame needs
     // the whole set, and each round trip adds to the viewer's wait.
     const receiving = reception;

@@ -15,10 +15,16 @@
  * previous broadcast (End, then Go live at once), and the start's answer says what is live now. A start
  * answered after stop() gives the stream back (`broadcast:stop`), so no broadcast is left without its studio.
  *
+ * "Go live" → first frame at the viewers is short because nothing waits that need not: `prepare()` loads the
+ * Device before the click (from GET /api/media/capabilities; a failure there only means the start loads it
+ * with the capabilities its answer carries), and `broadcast:start` answers with the send transport too.
+ *
  * States: 'idle' → 'connecting' → 'live' ⇄ 'reconnecting' → 'ended'.
  */
 import { Device, type types } from 'mediasoup-client';
+import type { MediaCapabilities } from '../../shared/api.js';
 import type { Source, TransportInfo } from '../../shared/signaling.js';
+import { api } from '../common/api.js';
 import { errorReason, OnAirClientError, toError } from '../common/errors.js';
 import { TypedEmitter } from '../common/TypedEmitter.js';
 import type { SignalingClient } from '../signaling/SignalingClient.js';
@@ -60,7 +66,10 @@ type Kind = 'audio' | 'video';
 
 export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
   readonly #signaling: SignalingClient;
-  /** Made and loaded at the first start (a browser without WebRTC fails there, with a 'media' error). */
+  /**
+   * Made and loaded by `prepare()` or at the first start (a browser without WebRTC fails there, with a 'media'
+   * error). A failed load is forgotten: the next start tries again.
+   */
   #deviceLoading: Promise<Device> | undefined;
   #device: Device | undefined;
   #videoCodec: VideoCodecName;
@@ -122,6 +131,16 @@ export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
   /** Applies to the next broadcast (a live one keeps its codec). */
   set videoCodec(codec: VideoCodecName) {
     this.#videoCodec = codec;
+  }
+
+  /**
+   * Loads the Device now, before any start, with the routers' capabilities fetched over HTTP: a start then
+   * finds it loaded. Its failure is not reported here (the start loads the Device again, and says why not).
+   */
+  prepare(): void {
+    if (this.#deviceLoading) return;
+    const capabilities = api<MediaCapabilities>('GET', '/api/media/capabilities').then((c) => c.routerRtpCapabilities);
+    this.#loadDevice(capabilities).catch(() => undefined);
   }
 
   async start(streamId: string, media: OutgoingMedia): Promise<void> {
@@ -194,7 +213,7 @@ export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
     let started;
     this.#startsPending++;
     try {
-      started = await this.#signaling.request('broadcast:start', { streamId, ...(this.#resumeKey ? { resumeKey: this.#resumeKey } : {}) });
+      started = await this.#signaling.request('broadcast:start', { streamId, sendTransport: true, ...(this.#resumeKey ? { resumeKey: this.#resumeKey } : {}) });
     } finally {
       this.#startsPending--;
     }
@@ -205,8 +224,9 @@ export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
     }
     this.#resumeKey = started.resumeKey;
     this.#broadcastId = started.broadcastId;
-    const device = await this.#loadDevice(started.routerRtpCapabilities);
-    const info = await this.#signaling.request('transport:create', { direction: 'send' });
+    const device = await this.#loadedDevice(started.routerRtpCapabilities);
+    // A server that did not make the transport with the start (an older one) makes it now.
+    const info = started.sendTransport ?? (await this.#signaling.request('transport:create', { direction: 'send' }));
     if (!current()) return;
     this.#transport = this.#createTransport(device, info);
     await this.#syncProducers();
@@ -253,16 +273,31 @@ export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
     if (this.#signaling.connected) this.#republish();
   }
 
-  #loadDevice(routerRtpCapabilities: Record<string, unknown>): Promise<Device> {
-    this.#deviceLoading ??= (async () => {
+  /** The Device: the one loading or loaded (by `prepare()` or an earlier start), else loaded with `capabilities`. */
+  async #loadedDevice(capabilities: Record<string, unknown>): Promise<Device> {
+    const early = this.#deviceLoading;
+    if (early) {
+      try {
+        return await early;
+      } catch {
+        // prepare() could not fetch or load: the start's own capabilities get one more try, and say why not.
+      }
+    }
+    return this.#loadDevice(capabilities);
+  }
+
+  #loadDevice(capabilities: Record<string, unknown> | Promise<Record<string, unknown>>): Promise<Device> {
+    const loading = (async () => {
+      const routerRtpCapabilities = await capabilities;
       const device = new Device();
       await device.load({ routerRtpCapabilities: routerRtpCapabilities as unknown as types.RtpCapabilities });
       return (this.#device = device);
     })().catch((err: unknown) => {
-      this.#deviceLoading = undefined;
+      if (this.#deviceLoading === loading) this.#deviceLoading = undefined;
       throw new OnAirClientError('media', `this browser cannot broadcast: ${toError(err).message}`);
     });
-    return this.#deviceLoading;
+    this.#deviceLoading = loading;
+    return loading;
   }
 
   #createTransport(device: Device, info: TransportInfo): types.Transport {
@@ -273,10 +308,16 @@ export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
       dtlsParameters: info.dtlsParameters as types.DtlsParameters,
     });
     const signaling = this.#signaling;
-    transport.on('connect', ({ dtlsParameters }, callback, errback) => {
+    transport.on('connect', ({ dtlsParameters }, callback) => {
+      // Not awaited (answered at once): the first `produce` follows it at once. The server takes
+      // both in the order sent, and mediasoup produces on a transport before it connects. A refusal means the
+      // transport is gone on the server: publish again.
       signaling
         .request('transport:connect', { transportId: transport.id, dtlsParameters: dtlsParameters as unknown as Record<string, unknown> })
-        .then(() => callback(), errback);
+        .catch(() => {
+          if (transport === this.#transport) this.#interrupted();
+        });
+      callback();
     });
     transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
       signaling

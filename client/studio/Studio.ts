@@ -137,6 +137,8 @@ export class Studio extends TypedEmitter<{ state: [BroadcastState] }> {
 
     const signaling = new SignalingClient({ token: session.token });
     const broadcaster = new Broadcaster({ signaling });
+    // The Device loads now, not after the "Go live" click.
+    broadcaster.prepare();
     this.#signaling = signaling;
     this.#broadcaster = broadcaster;
     this.#sessionSubscriptions = [

@@ -6,6 +6,9 @@
  * Each new broadcast gets its outputs from the `outputs` factories (the HLS bridge, and what comes: restreams,
  * cluster edges): the broadcast owns them from then on (see Broadcast).
  *
+ * A new broadcast is announced to its viewers (`producers`, none yet) as soon as it exists: the player of a
+ * viewer waiting for it prepares its receive transport while the publisher makes its producers.
+ *
  * Starting is where ownership crosses awaits, so `start` checks the caller's signal after each: a publisher
  * whose connection closed while its broadcast was being made or resumed never holds it (a new broadcast is
  * ended at once, a resumed one waits for its publisher again). A start while the stream's previous broadcast
@@ -210,6 +213,9 @@ export class Broadcasts extends EventEmitter<BroadcastsEvents> implements LiveSt
       }
       this.#attach(broadcast, claim);
       claim?.bind(broadcast);
+      // Viewers waiting for the stream hear of the new broadcast (no producers yet) now, not after the status
+      // write and the publisher's transport and `produce`: they make their receive transports meanwhile.
+      this.emit('producers', { streamId, session: broadcast.session, state: broadcast.state, producers: [] });
       // Written in turn with the 'ended' of its end (#statusWrites): a broadcast that ends while this write
       // runs leaves the stream ended, whichever connection of a pool runs which write.
       try {

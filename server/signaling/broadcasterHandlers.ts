@@ -1,8 +1,15 @@
-/** Broadcaster requests: start/stop broadcasting into one's own stream, send and remove tracks. */
+/**
+ * Broadcaster requests: start/stop broadcasting into one's own stream, send and remove tracks.
+ *
+ * `broadcast:start` with `sendTransport: true` also makes the send transport (what `transport:create` would
+ * make next) while it joins the room and re-reads the stream, and answers with both: "Go live" → the first
+ * `produce` is one round trip shorter. The transport is the Peer's like any other (closed with it, and with
+ * the broadcast's router); a start that fails after making it leaves it to the Peer's next `closeDirection`.
+ */
 import type { types } from 'mediasoup';
 import { canManage } from '../auth/access.js';
 import { LiveError } from '../live/LiveError.js';
-import { withClientParams } from './mediaHandlers.js';
+import { createTransport, withClientParams } from './mediaHandlers.js';
 import type { HandlerContext, Handlers } from './SignalingServer.js';
 import { streamRoom } from './SignalingServer.js';
 import { SignalingError } from './SignalingError.js';
@@ -18,7 +25,7 @@ function ownLease(ctx: HandlerContext) {
 }
 
 export const broadcasterHandlers: Handlers = {
-  'broadcast:start': async ({ streamId, resumeKey }, ctx) => {
+  'broadcast:start': async ({ streamId, resumeKey, sendTransport }, ctx) => {
     const { socket, peer, services, broadcasts, pool } = ctx;
     const user = socket.data.user;
     if (!user) throw new SignalingError('unauthorized', 'sign in to broadcast: connect with an access token');
@@ -30,9 +37,13 @@ export const broadcasterHandlers: Handlers = {
     const { broadcast, lease, resumed } = await broadcasts.start(streamId, peer.id, { resumeKey, signal: peer.signal });
     // Releases (closed peer) or keeps the lease; a lease on another broadcast is released.
     peer.holdLease(lease);
+    // Made beside the room join and the stream's re-read, not after them (it needs only the lease).
+    const transport = sendTransport ? createTransport(broadcast, peer, { direction: 'send' }) : undefined;
+    transport?.catch(() => undefined); // awaited below, after the other steps
     await socket.join(streamRoom(streamId));
     // The stream as it is now (live), read before the last check: nothing is taken after it.
     const now = (await services.streams.byId(streamId)) ?? stream;
+    const transportInfo = await transport;
     peer.assertOpen('broadcast:start');
     ctx.log.info({ streamId, resumed }, 'broadcasting');
     return {
@@ -41,6 +52,7 @@ export const broadcasterHandlers: Handlers = {
       resumed,
       resumeKey: broadcast.resumeKey,
       broadcastId: broadcast.id,
+      ...(transportInfo ? { sendTransport: transportInfo } : {}),
     };
   },
 
