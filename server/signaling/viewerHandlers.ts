@@ -18,6 +18,10 @@ import { SignalingError } from './SignalingError.js';
 import { streamInfo } from './streamInfo.js';
 
 const MAX_CONSUMERS_PER_PEER = 8;
+/** The layers "automatic" asks for: the top one, which mediasoup lowers to what the viewer's bandwidth allows. */
+const AUTO_LAYERS = { spatialLayer: 3, temporalLayer: 2 };
+/** Simulcast consumers whose viewer chose a layer (`consumer:layers`): the first frame's layer is not raised. */
+const layersChosen = new WeakSet<types.Consumer>();
 
 function leave(ctx: HandlerContext): void {
   const { peer, socket, broadcasts } = ctx;
@@ -145,7 +149,11 @@ export const viewerHandlers: Handlers = {
     if (!canConsume) throw new SignalingError('bad_request', 'your device cannot receive this codec');
     let consumer: types.Consumer;
     try {
-      consumer = await withClientParams('consume', () => transport.consume({ producerId, rtpCapabilities: caps, paused: true }));
+      // A simulcast consumer starts on the lowest layer: the browser sends it whatever its bandwidth (a higher
+      // one may be paused while the publisher's estimate ramps up, and a consumer aiming at it waits seconds for
+      // a keyframe), and its keyframe is the smallest. Raised to "automatic" once its first frame is sent.
+      const preferredLayers = simulcastLayers(producer) > 1 ? { preferredLayers: { spatialLayer: 0, temporalLayer: AUTO_LAYERS.temporalLayer } } : {};
+      consumer = await withClientParams('consume', () => transport.consume({ producerId, rtpCapabilities: caps, paused: true, ...preferredLayers }));
     } catch (err) {
       // The transport or its router closed under the request: say why, not mediasoup's complaint.
       stillWatching(ctx, b, 'consume');
@@ -158,6 +166,13 @@ export const viewerHandlers: Handlers = {
     consumer.on('layerschange', (l) =>
       socket.emit('consumer:layerschange', { consumerId: consumer.id, spatialLayer: l?.spatialLayer ?? null, temporalLayer: l?.temporalLayer ?? null }),
     );
+    if (consumer.type === 'simulcast') {
+      const raise = (l?: types.ConsumerLayers) => {
+        if (!l) return void consumer.once('layerschange', raise);
+        if (!consumer.closed && !layersChosen.has(consumer)) consumer.setPreferredLayers(AUTO_LAYERS).catch(() => undefined);
+      };
+      consumer.once('layerschange', raise);
+    }
     return {
       id: consumer.id,
       producerId,
@@ -183,8 +198,9 @@ export const viewerHandlers: Handlers = {
     const consumer = ctx.peer.consumers.get(consumerId);
     if (!consumer) throw new SignalingError('not_found', `no consumer ${consumerId} on this connection`);
     if (consumer.type !== 'simulcast' && consumer.type !== 'svc') return {};
+    layersChosen.add(consumer);
     // "Auto" = prefer the top layer: mediasoup then sends the best one the viewer's bandwidth estimate allows.
-    await consumer.setPreferredLayers({ spatialLayer: spatialLayer ?? 3, temporalLayer: 2 });
+    await consumer.setPreferredLayers({ ...AUTO_LAYERS, ...(spatialLayer !== null ? { spatialLayer } : {}) });
     return {};
   },
 };
