@@ -164,6 +164,20 @@ describe('publisher path: broadcast:start → transport:create send → transpor
     return steps;
   };
 
+  /** The studio's start: the send transport comes with `broadcast:start` (sendTransport: true), then produce on it. */
+  const studioStartPath = async (ctx: Ctx) => {
+    const p = await connect(s.url, tokenOf(ctx.streamId));
+    ctx.publisher = p;
+    ctx.publisherId = p.id;
+    const { steps, step } = stepper(p);
+    const start = await step('broadcast:start', () => p.request('broadcast:start', { streamId: ctx.streamId, sendTransport: true }));
+    const t = start?.sendTransport;
+    if (!t) return steps;
+    await step('transport:connect', () => p.request('transport:connect', { transportId: t.id, dtlsParameters }));
+    await step('produce', () => p.request('produce', { transportId: t.id, kind: 'video', rtpParameters: vp8RtpParameters(), source: 'camera' }));
+    return steps;
+  };
+
   const faults = {
     'publisher disconnects': (ctx: Ctx): FaultRun => (ctx.publisher!.disconnect(), { applied: goneOnServer(ctx.publisherId) }),
     'publisher stops (broadcast:stop)': (ctx: Ctx): FaultRun => {
@@ -241,6 +255,21 @@ describe('publisher path: broadcast:start → transport:create send → transpor
     });
     console.log(`lifecycle: publisher path: ${result.points.length} await points (${describePoints(result)}), ${result.runs} fault runs, ${result.failures.length} problems`);
     expect(result.points.length).toBeGreaterThanOrEqual(4);
+    expect(result.failures).toEqual([]);
+  }, 300_000);
+
+  it('the same for the studio\'s fresh start, whose send transport comes with broadcast:start', async () => {
+    const result = await sweep<Ctx>(s, gate, {
+      name: 'publisher (fresh start, transport in the answer)',
+      setup: async () => ({ streamId: await newStream() }),
+      run: studioStartPath,
+      faults,
+      check,
+      teardown,
+      quietMs: GRACE_MS + 3000,
+    });
+    console.log(`lifecycle: studio start path: ${result.points.length} await points (${describePoints(result)}), ${result.runs} fault runs, ${result.failures.length} problems`);
+    expect(result.points.map((p) => p.kind)).toContain('router.createWebRtcTransport');
     expect(result.failures).toEqual([]);
   }, 300_000);
 
