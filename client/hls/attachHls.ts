@@ -38,9 +38,20 @@ export function canPlayHls(video: HTMLVideoElement): boolean {
   return mseSupported() || video.canPlayType('application/vnd.apple.mpegurl') !== '';
 }
 
+let hlsJs: Promise<typeof import('hls.js')> | undefined;
+const loadHlsJs = () => (hlsJs ??= import('hls.js'));
+
+/**
+ * Starts fetching and compiling hls.js now, where it will be needed (a player starting in Standard mode):
+ * the ≈ 600 kB load then overlaps the socket's join and the first playlist instead of following them.
+ */
+export function preloadHls(): void {
+  if (mseSupported()) loadHlsJs().catch(() => undefined); // a failure shows where attachHls awaits it
+}
+
 export async function attachHls(video: HTMLVideoElement, url: string, opts: AttachOptions): Promise<HlsPlayback> {
   if (mseSupported()) {
-    const { default: Hls } = await import('hls.js');
+    const { default: Hls } = await loadHlsJs();
     const hls = new Hls({
       // Live: LL-HLS (parts, blocking playlist reloads; OnAir serves them for every rendition). hls.js aims at
       // the playlist's PART-HOLD-BACK (3 parts, 0.6 s behind the newest part), plus 0.2 s per stall: no

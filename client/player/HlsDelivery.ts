@@ -4,7 +4,7 @@
  * reception when none runs (it waits for the first segments by itself); `stop()` drops it; the renditions
  * are offered once hls.js has read the master playlist.
  */
-import { canPlayHls } from '../hls/attachHls.js';
+import { canPlayHls, preloadHls } from '../hls/attachHls.js';
 import type { Delivery, DeliveryHooks } from './delivery.js';
 import { HlsReception } from './HlsReception.js';
 import { readVideoStats, type PlaybackStats } from './playbackStats.js';
@@ -34,6 +34,11 @@ export class HlsDelivery implements Delivery {
   /** A reception runs (it may still wait for the first segments). */
   get active(): boolean {
     return this.#reception !== undefined && !this.#reception.closed;
+  }
+
+  /** Loads hls.js ahead of play() (a player that starts in this mode). */
+  preload(): void {
+    preloadHls();
   }
 
   /** Plays the live HLS (from when its first segments exist); false when this browser cannot play HLS. */

@@ -174,6 +174,7 @@ export class Player extends TypedEmitter<PlayerEvents> {
     // Handlers are subscribed below in this same task: the 'connect' cannot come before them.
     s.connect();
     if (this.#mode === 'webrtc') this.#webrtc.preload();
+    else this.#hls.preload();
     const mine = (e: { streamId: string }) => e.streamId === this.streamId;
     const onVideo = (event: string, fn: () => void) => {
       this.video.addEventListener(event, fn);

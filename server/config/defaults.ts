@@ -14,7 +14,13 @@ export const DEFAULTS = {
   reconnectGraceMs: 15_000,
   hlsLadder: '1080,720,480,360',
   hlsSegmentSeconds: 1,
-  hlsPreset: 'veryfast',
+  /**
+   * libx264 preset of the HLS ladder. superfast, not veryfast: 18 % less CPU for the 3-rung ladder (10 s of
+   * 720p: 5.1 vs 6.3 s of CPU), and the headroom is what lets ffmpeg drain its input after a slow start on a
+   * busy machine instead of staying seconds behind (bench/NOTES.md, HLS: glass-to-glass p50 0.74–0.77 s vs
+   * 1.0–3.3 s at load 4–7).
+   */
+  hlsPreset: 'superfast',
   /** LL-HLS part length, ms: players stay 3 parts behind the newest (PART-HOLD-BACK). */
   hlsPartMs: 200,
   /** Segments in a live playlist's window. */

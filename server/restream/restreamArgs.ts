@@ -11,6 +11,8 @@
  * first (see below). Progress goes to fd 3 (`-progress`),
  * which RestreamOutput reads to learn that the destination takes media.
  */
+import { rtpInputOptions } from '../hls/ffmpegArgs.js';
+
 export interface RestreamPlan {
   sdpPath: string;
   /** The whole target: server URL + "/" + stream key. */
@@ -30,11 +32,7 @@ export function restreamArgs(p: RestreamPlan): string[] {
   const args = [
     '-hide_banner', '-loglevel', 'warning', '-nostats', '-nostdin',
     '-progress', 'pipe:3', '-stats_period', '0.5',
-    '-protocol_whitelist', 'file,udp,rtp',
-    '-fflags', '+genpts',
-    '-analyzeduration', '1000000', '-probesize', '1000000',
-    '-reorder_queue_size', '64', '-max_delay', '200000',
-    '-listen_timeout', String(p.inputTimeoutSeconds),
+    ...rtpInputOptions(p.inputTimeoutSeconds),
     '-i', p.sdpPath,
   ];
   if (!p.hasAudio) args.push('-f', 'lavfi', '-i', 'anullsrc=channel_layout=stereo:sample_rate=48000');

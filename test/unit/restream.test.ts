@@ -15,7 +15,7 @@ describe('restreamArgs', () => {
   it('copies H.264, encodes Opus to AAC, FLV to the target, progress on fd 3', () => {
     expect(restreamArgs(plan)).toEqual([
       '-hide_banner', '-loglevel', 'warning', '-nostats', '-nostdin', '-progress', 'pipe:3', '-stats_period', '0.5',
-      '-protocol_whitelist', 'file,udp,rtp', '-fflags', '+genpts', '-analyzeduration', '1000000', '-probesize', '1000000',
+      '-protocol_whitelist', 'file,udp,rtp', '-fflags', '+genpts', '-flags', 'low_delay', '-analyzeduration', '1000000', '-probesize', '1000000',
       '-reorder_queue_size', '64', '-max_delay', '200000', '-listen_timeout', '2', '-i', '/tmp/x/attempt1.sdp',
       '-map', '0:v:0', '-map', '0:a:0', '-c:v', 'copy', '-af', 'aresample=async=1', '-c:a', 'aac', '-b:a', '128k', '-ar', '48000', '-ac', '2',
       '-rw_timeout', '10000000', '-flvflags', 'no_duration_filesize', '-f', 'flv', 'rtmp://a.example/live/KEY',
