@@ -152,6 +152,7 @@ async function measureHls(): Promise<Figure[]> {
     // the 2 cores from ffmpeg's first seconds, and an ffmpeg that falls behind then stays behind.
     const vctx = await viewerContext(s);
     const viewer = vctx.pages()[0] ?? (await vctx.newPage());
+    await sleep(3000); // Chromium's own start-up work settles (it took the cores from the go-live that followed)
     const load0 = os.loadavg()[0]!;
     const clickedAt = await st.goLive();
     let playableAt = 0;

@@ -373,13 +373,17 @@ export class Broadcaster extends TypedEmitter<BroadcasterEvents> {
     // A transport exists only once the Device has loaded.
     if (!this.#device) throw new OnAirClientError('media', 'the browser is not ready to send video');
     const height = media.track.getSettings().height ?? 720;
+    const encodings = simulcastEncodings(height);
     return {
       ...common,
       // The server's HLS ladder never goes above the capture height.
       appData: { ...common.appData, height: Math.min(4320, Math.max(16, Math.round(height))) },
-      encodings: simulcastEncodings(height),
+      encodings,
       codec: pickVideoCodec(this.#device.sendRtpCapabilities, this.#videoCodec),
-      codecOptions: { videoGoogleStartBitrate: 1000 },
+      // The encoder starts at what all its layers take: from 1,000 kbit/s (720p's three take 2,150) Chromium
+      // paused the top layer for the first 1–3 s, and whatever consumed it (the HLS ladder's source, a viewer
+      // aimed at it) waited for a keyframe that came only once it resumed (bench/NOTES.md, HLS go-live).
+      codecOptions: { videoGoogleStartBitrate: Math.round(encodings.reduce((sum, e) => sum + (e.maxBitrate ?? 0), 0) / 1000) },
     };
   }
 
