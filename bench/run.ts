@@ -199,13 +199,24 @@ async function measureHls(): Promise<Figure[]> {
       `  hls: load average ${load0.toFixed(1)} → ${load1.toFixed(1)}; playbackRate ${hlsView.rate}, buffer ahead ${hlsView.buffered.toFixed(2)} s; ` +
         `hls.js latency p50 ${med(hlsLatency.map((x) => x.seconds))} s (target ${med(hlsLatency.map((x) => x.target))} s)`,
     );
+    // Viewers who arrive while the stream runs (the common case): Standard-mode page loads in the same browser.
+    await viewer.close();
+    const midStream: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const page = await vctx.newPage();
+      await page.goto(`/watch/${stream.id}?mode=hls`);
+      await page.waitForFunction(() => (window as unknown as { __bench: Bench }).__bench.firstFrameMs !== null, null, { timeout: 30_000 });
+      midStream.push((await benchOf(page)).firstFrameMs!);
+      await page.close();
+    }
     await closeBrowsers();
     const load = ` [load avg ${load0.toFixed(0)}–${load1.toFixed(0)} on ${os.cpus().length} cores]`;
     return [
       { ...figure(`HLS (LL-HLS): "Go live" → master and media playlist with a playable part${load}`, 'ms', [playableAt - clickedAt]), target: '≤ 1000' },
       figure(`HLS glass-to-glass in hls.js lowLatencyMode, default ladder (${renditions} renditions from 720p)${load}`, 'ms', b.samples.slice(before).map((x) => x.lat), 'p50 ≤ 1000, p95 ≤ 1300'),
       // The viewer opened the watch page in Standard mode once the stream was playable: its first frame.
-      ...(b.firstFrameMs !== null ? [figure(`HLS (Standard mode): viewer page load → first frame${load}`, 'ms', [b.firstFrameMs], '≤ 1500')] : []),
+      ...(b.firstFrameMs !== null ? [figure(`HLS (Standard mode): viewer page load → first frame, as soon as the stream is playable${load}`, 'ms', [b.firstFrameMs], '≤ 1500')] : []),
+      figure(`HLS (Standard mode): viewer page load → first frame, the stream live for 20 s${load}`, 'ms', midStream, '≤ 1500'),
       { ...figure(`ffmpeg CPU for the default ladder (${renditions} renditions, fMP4 to pipes), cores${load}`, 'cores', [cores]), target: '≤ 0.6' },
     ];
   } finally {

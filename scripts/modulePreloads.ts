@@ -10,7 +10,7 @@
  *
  * Which files: the entry's static imports, transitively; and, for the packages a page names
  * (`dynamicPackages`), each dynamic import whose entry point is in that package, with its own static imports.
- * Other dynamic imports (hls.js, 590 kB, needed only in Standard mode) stay lazy.
+ * Other dynamic imports (hls.js, 370 kB, needed only in Standard mode) stay lazy.
  * The links are same-origin files, allowed by the pages' `script-src 'self'`.
  */
 

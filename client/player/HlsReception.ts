@@ -7,6 +7,7 @@
  */
 import { attachHls, type HlsPlayback } from '../hls/attachHls.js';
 import { playOrMute } from './autoplay.js';
+import { markOnce } from './timeline.js';
 
 const POLL_MS = 250;
 const RESTART_MS = 2000;
@@ -23,6 +24,7 @@ export class HlsReception {
   #abort: AbortController | undefined;
   readonly #onPlaying = () => {
     if (!this.#playback || this.#started) return;
+    markOnce('hls-playing');
     this.#started = true;
     this.#onChange();
   };
@@ -75,6 +77,7 @@ export class HlsReception {
       await new Promise<void>((resolve) => (this.#timer = setTimeout(resolve, POLL_MS)));
     }
     if (this.#closed) return;
+    markOnce('hls-playlist');
     // A MediaStream left in srcObject would win over the MediaSource that hls.js attaches.
     this.#video.srcObject = null;
     let levelsKnown = false;
@@ -93,6 +96,7 @@ export class HlsReception {
       },
     });
     if (this.#closed) return playback.destroy();
+    markOnce('hls-attached');
     this.#playback = playback;
     playOrMute(this.#video);
   }
