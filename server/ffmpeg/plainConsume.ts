@@ -7,6 +7,7 @@
 import type { types } from 'mediasoup';
 import type { PortPool } from '../hls/PortPool.js';
 import type { RtpInput } from '../hls/rtpSdp.js';
+import { TOP_LAYERS } from '../live/Broadcast.js';
 
 export interface HeldMedia {
   transports: types.PlainTransport[];
@@ -44,7 +45,7 @@ export async function plainConsume(
   const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities, paused: true });
   held.consumers.push(consumer);
   checkOpen();
-  if (consumer.type === 'simulcast') await consumer.setPreferredLayers({ spatialLayer: 3, temporalLayer: 2 });
+  if (consumer.type === 'simulcast') await consumer.setPreferredLayers(TOP_LAYERS);
   checkOpen();
   const c = consumer.rtpParameters.codecs[0]!;
   return {

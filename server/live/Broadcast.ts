@@ -357,3 +357,10 @@ export class Broadcast extends EventEmitter<BroadcastEvents> {
 
 /** Spatial layers a producer sends: its encodings (1 when not simulcast). */
 export const simulcastLayers = (producer: types.Producer): number => Math.max(1, producer.rtpParameters.encodings?.length ?? 1);
+
+/**
+ * Preferred layers that mean "the best there is": above any layer a producer here sends (browsers send up to
+ * 3 spatial layers, 0–2), so mediasoup gives the highest one the receiver's bandwidth allows. What a viewer's
+ * "automatic" asks for, and what the ffmpeg outputs (HLS ladder, restreams) consume.
+ */
+export const TOP_LAYERS: types.ConsumerLayers = { spatialLayer: 3, temporalLayer: 2 };

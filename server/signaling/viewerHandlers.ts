@@ -9,7 +9,7 @@
 import type { types } from 'mediasoup';
 import type { ConsumerInfo, JoinResult, TransportInfo } from '../../shared/signaling.js';
 import { canManage, canWatch } from '../auth/access.js';
-import { simulcastLayers, type Broadcast } from '../live/Broadcast.js';
+import { simulcastLayers, TOP_LAYERS, type Broadcast } from '../live/Broadcast.js';
 import { LiveError } from '../live/LiveError.js';
 import { connectTransport, createTransport, withClientParams } from './mediaHandlers.js';
 import type { HandlerContext, Handlers } from './SignalingServer.js';
@@ -18,8 +18,6 @@ import { SignalingError } from './SignalingError.js';
 import { streamInfo } from './streamInfo.js';
 
 const MAX_CONSUMERS_PER_PEER = 8;
-/** The layers "automatic" asks for: the top one, which mediasoup lowers to what the viewer's bandwidth allows. */
-const AUTO_LAYERS = { spatialLayer: 3, temporalLayer: 2 };
 /** Simulcast consumers whose viewer chose a layer (`consumer:layers`): the first frame's layer is not raised. */
 const layersChosen = new WeakSet<types.Consumer>();
 
@@ -152,7 +150,7 @@ export const viewerHandlers: Handlers = {
       // A simulcast consumer starts on the lowest layer: the browser sends it whatever its bandwidth (a higher
       // one may be paused while the publisher's estimate ramps up, and a consumer aiming at it waits seconds for
       // a keyframe), and its keyframe is the smallest. Raised to "automatic" once its first frame is sent.
-      const preferredLayers = simulcastLayers(producer) > 1 ? { preferredLayers: { spatialLayer: 0, temporalLayer: AUTO_LAYERS.temporalLayer } } : {};
+      const preferredLayers = simulcastLayers(producer) > 1 ? { preferredLayers: { spatialLayer: 0, temporalLayer: TOP_LAYERS.temporalLayer } } : {};
       consumer = await withClientParams('consume', () => transport.consume({ producerId, rtpCapabilities: caps, paused: true, ...preferredLayers }));
     } catch (err) {
       // The transport or its router closed under the request: say why, not mediasoup's complaint.
@@ -169,7 +167,7 @@ export const viewerHandlers: Handlers = {
     if (consumer.type === 'simulcast') {
       const raise = (l?: types.ConsumerLayers) => {
         if (!l) return void consumer.once('layerschange', raise);
-        if (!consumer.closed && !layersChosen.has(consumer)) consumer.setPreferredLayers(AUTO_LAYERS).catch(() => undefined);
+        if (!consumer.closed && !layersChosen.has(consumer)) consumer.setPreferredLayers(TOP_LAYERS).catch(() => undefined);
       };
       consumer.once('layerschange', raise);
     }
@@ -200,7 +198,7 @@ export const viewerHandlers: Handlers = {
     if (consumer.type !== 'simulcast' && consumer.type !== 'svc') return {};
     layersChosen.add(consumer);
     // "Auto" = prefer the top layer: mediasoup then sends the best one the viewer's bandwidth estimate allows.
-    await consumer.setPreferredLayers({ ...AUTO_LAYERS, ...(spatialLayer !== null ? { spatialLayer } : {}) });
+    await consumer.setPreferredLayers({ ...TOP_LAYERS, ...(spatialLayer !== null ? { spatialLayer } : {}) });
     return {};
   },
 };
