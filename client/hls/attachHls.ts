@@ -89,12 +89,7 @@ export async function attachHls(video: HTMLVideoElement, url: string, opts: Atta
     hls.loadSource(url);
     hls.attachMedia(video);
     const latency = () => (!opts.live || hls.targetLatency === null || !hls.latestLevelDetails?.live ? null : { seconds: hls.latency, target: hls.targetLatency });
-    const stopCatchUp = opts.live
-      ? keepNearLiveEdge(video, () => {
-          const now = latency();
-          return now && { latency: now.seconds, target: now.target };
-        })
-      : () => undefined;
+    const stopCatchUp = opts.live ? keepNearLiveEdge(video, latency) : () => undefined;
     return {
       engine: 'hls.js',
       heights: () => hls.levels.map((l) => l.height),

@@ -49,14 +49,15 @@ export function bufferAheadOf(video: HTMLVideoElement): number {
 }
 
 /**
- * Applies catchUpRate on every `timeupdate` of `video` while it plays; `read()` gives hls.js's figures (null
- * before it knows the live edge). Returns the function that stops it and puts the rate back to 1.
+ * Applies catchUpRate on every `timeupdate` of `video` while it plays; `read()` gives hls.js's distance to the
+ * live edge and its target, seconds (HlsPlayback.latency: null before it knows the live edge). Returns the
+ * function that stops it and puts the rate back to 1.
  */
-export function keepNearLiveEdge(video: HTMLVideoElement, read: () => { latency: number; target: number } | null): () => void {
+export function keepNearLiveEdge(video: HTMLVideoElement, read: () => { seconds: number; target: number } | null): () => void {
   const onTime = () => {
     const now = read();
     if (!now || video.paused) return;
-    const rate = catchUpRate({ ...now, bufferAhead: bufferAheadOf(video) });
+    const rate = catchUpRate({ latency: now.seconds, target: now.target, bufferAhead: bufferAheadOf(video) });
     if (video.playbackRate !== rate) video.playbackRate = rate;
   };
   video.addEventListener('timeupdate', onTime);
