@@ -72,6 +72,11 @@ const timeline = (page: Page) =>
     return out;
   });
 const benchOf = (page: Page) => page.evaluate(() => (window as unknown as { __bench: Bench }).__bench);
+/** Waits for the page's first presented frame (latencyProbe.js): ms after its navigation. */
+async function firstFrame(page: Page, timeoutMs = 30_000): Promise<number> {
+  await page.waitForFunction(() => (window as unknown as { __bench: Bench }).__bench.firstFrameMs !== null, null, { timeout: timeoutMs });
+  return (await benchOf(page)).firstFrameMs!;
+}
 
 /** `extra`: lightweight viewers (bench/fanout) attached to the stream before the measuring viewer. */
 async function measureLatency(s: OnAir, token: string, session: unknown, height: number, extra = 0): Promise<Figure> {
@@ -113,8 +118,7 @@ async function measureTtff(s: OnAir, token: string, session: unknown): Promise<F
   await waiting.goto(`/watch/${stream.id}`);
   await waiting.waitForFunction(() => (window as unknown as { __onair?: { state: string } }).__onair?.state === 'waiting', null, { timeout: 30_000 });
   const clickedAt = await st.goLive();
-  await waiting.waitForFunction(() => (window as unknown as { __bench: Bench }).__bench.firstFrameMs !== null, null, { timeout: 60_000 });
-  const firstAbs = await waiting.evaluate(() => performance.timeOrigin + ((window as unknown as { __bench: Bench }).__bench.firstFrameMs ?? 0));
+  const firstAbs = (await waiting.evaluate(() => performance.timeOrigin)) + (await firstFrame(waiting, 60_000));
   const goLiveToFrame = firstAbs - clickedAt;
   await waiting.close();
   await sleep(3000);
@@ -125,8 +129,7 @@ async function measureTtff(s: OnAir, token: string, session: unknown): Promise<F
   for (let i = 0; i < joins; i++) {
     const page = await vctx.newPage();
     await page.goto(`/watch/${stream.id}`);
-    await page.waitForFunction(() => (window as unknown as { __bench: Bench }).__bench.firstFrameMs !== null, null, { timeout: 30_000 });
-    loads.push((await benchOf(page)).firstFrameMs!);
+    loads.push(await firstFrame(page));
     for (const [name, at] of Object.entries(await timeline(page))) (steps[name] ??= []).push(at);
     await page.close();
     if ((i + 1) % 5 === 0) log(`  ttff: ${i + 1}/${joins} joins`);
@@ -205,8 +208,7 @@ async function measureHls(): Promise<Figure[]> {
     for (let i = 0; i < 5; i++) {
       const page = await vctx.newPage();
       await page.goto(`/watch/${stream.id}?mode=hls`);
-      await page.waitForFunction(() => (window as unknown as { __bench: Bench }).__bench.firstFrameMs !== null, null, { timeout: 30_000 });
-      midStream.push((await benchOf(page)).firstFrameMs!);
+      midStream.push(await firstFrame(page));
       await page.close();
     }
     await closeBrowsers();
