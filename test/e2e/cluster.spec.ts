@@ -27,7 +27,7 @@ import { connect, goLive as socketGoLive, type TestSocket } from '../helpers/sig
 import { closeBrowsers, newPage } from './helpers/browser.js';
 import { expectSameDocument, markDocument, reportRecovery } from './helpers/faults.js';
 import { currentSource, recoveryAfter, startFrameClock } from './helpers/frameClock.js';
-import { ADMIN, createStream, expectVideoPlaying, getStream, goLive, login, MEDIA_TIMEOUT, studioState } from './helpers/onair.js';
+import { createStream, expectVideoPlaying, getStream, goLive, login, MEDIA_TIMEOUT, signInStudio, studioState } from './helpers/onair.js';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -98,11 +98,7 @@ async function expectCountEverywhere(streamId: string, count: number): Promise<v
 test('the studio publishes through nginx; viewers on each node play the same producers; the count is exact everywhere', async () => {
   test.setTimeout(120_000);
   studio = await pinnedPage('studio', 0);
-  await studio.goto(`/studio?stream=${stream.id}`);
-  await studio.getByLabel('Username').fill(ADMIN.username);
-  await studio.getByLabel('Password').fill(ADMIN.password);
-  await studio.getByRole('button', { name: 'Sign in' }).click();
-  await expect(studio.getByTestId('stream-select')).toHaveValue(stream.id);
+  await signInStudio(studio, stream.id);
   await goLive(studio);
   await markDocument(studio);
   expect(await originOf(stream.id)).toBe(cluster.nodes[0]!.nodeId);

@@ -8,7 +8,7 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import { closeBrowsers, newPage } from './helpers/browser.js';
-import { ADMIN, BASE_URL, createStream, expectVideoPlaying, goLive, login } from './helpers/onair.js';
+import { BASE_URL, createStream, expectVideoPlaying, goLive, login, signInStudio } from './helpers/onair.js';
 
 let token: string;
 
@@ -52,11 +52,7 @@ test('the studio gets its send transport with the start; a waiting viewer makes 
   await expect(viewer.getByTestId('player')).toHaveAttribute('data-state', 'waiting');
   const studio = await newPage('studio', BASE_URL);
   const studioFrames = recordFrames(studio);
-  await studio.goto(`/studio?stream=${stream.id}`);
-  await studio.getByLabel('Username').fill(ADMIN.username);
-  await studio.getByLabel('Password').fill(ADMIN.password);
-  await studio.getByRole('button', { name: 'Sign in' }).click();
-  await expect(studio.getByTestId('stream-select')).toHaveValue(stream.id);
+  await signInStudio(studio, stream.id);
 
   await goLive(studio);
   await expectVideoPlaying(viewer);

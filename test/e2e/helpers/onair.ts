@@ -51,12 +51,17 @@ export function getJson<T>(path: string, base = BASE_URL): Promise<T> {
 /** The studio in its own browser, signed in through the sign-in form, with `streamId` selected. */
 export async function openStudio(streamId: string, base = BASE_URL): Promise<Page> {
   const page = await newPage('studio', base);
+  await signInStudio(page, streamId);
+  return page;
+}
+
+/** Opens the studio in `page` (one the caller made: pinned to a node, or watched) and signs in as the admin. */
+export async function signInStudio(page: Page, streamId: string): Promise<void> {
   await page.goto(`/studio?stream=${streamId}`);
   await page.getByLabel('Username').fill(ADMIN.username);
   await page.getByLabel('Password').fill(ADMIN.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByTestId('stream-select')).toHaveValue(streamId);
-  return page;
 }
 
 /** Clicks "Go live" and waits until the studio says it is live. */
