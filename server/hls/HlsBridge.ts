@@ -38,8 +38,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { types } from 'mediasoup';
 import { FfmpegProcess, type FfmpegExit } from '../ffmpeg/FfmpegProcess.js';
-import { plainConsume, releaseHeld } from '../ffmpeg/plainConsume.js';
-import { untilListening } from '../ffmpeg/untilListening.js';
+import { feedWhenListening, plainConsume, releaseHeld } from '../ffmpeg/plainConsume.js';
 import { probeVideo } from '../ingest/VideoProbe.js';
 import type { BroadcastMedia, BroadcastOutput } from '../live/BroadcastOutput.js';
 import type { Logger } from '../log/logger.js';
@@ -326,21 +325,13 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> implements Broadcas
       this.#epoch = epoch;
       void proc.exited.then((exit) => this.#onExit(epoch, exit));
 
-      // Once ffmpeg listens (and the session's row exists), let media flow and ask for keyframes.
-      const listening = await untilListening(epoch.ports, { signal: this.#abort.signal });
-      if (listening !== 'bound') this.#log.info({ epoch: name, listening }, 'resuming before ffmpeg was seen listening (a loaded machine: it may miss the first keyframe, asked for again at 1 s and 2 s)');
-      await opening;
-      this.#checkOpen();
-      for (const c of epoch.consumers) {
-        await c.resume();
-        this.#checkOpen();
-      }
+      // Once ffmpeg listens and the session's row exists, media flows. Copying H.264, a keyframe every segment:
+      // segments can only cut on them.
+      const listening = await feedWhenListening(epoch, v.consumer, {
+        signal: this.#abort.signal, checkOpen: () => this.#checkOpen(), ready: opening, ...(copyTop ? { keyframeEveryMs: s.segmentSeconds * 1000 } : {}),
+      });
+      if (listening !== 'bound') this.#log.info({ epoch: name, listening }, 'resumed before ffmpeg was seen listening (a loaded machine: it may miss the first keyframe, asked for again at 1 s and 2 s)');
       this.emit('epoch', { name, pid: proc.pid });
-      const keyframe = () => void v.consumer.requestKeyFrame().catch(() => undefined);
-      keyframe();
-      epoch.timers.push(setTimeout(keyframe, 1000), setTimeout(keyframe, 2000));
-      // Copying H.264: WebRTC encoders send keyframes only on request, and segments can only cut on them.
-      if (copyTop) epoch.timers.push(setInterval(keyframe, s.segmentSeconds * 1000));
     } catch (err) {
       await this.#endEpoch(epoch, 'kill');
       await opening.catch(() => undefined);

@@ -37,8 +37,7 @@ import type { PortPool } from '../hls/PortPool.js';
 import { rtpSdp } from '../hls/rtpSdp.js';
 import type { BroadcastMedia, BroadcastOutput } from '../live/BroadcastOutput.js';
 import type { Logger } from '../log/logger.js';
-import { plainConsume, releaseHeld, type HeldMedia } from '../ffmpeg/plainConsume.js';
-import { untilListening } from '../ffmpeg/untilListening.js';
+import { feedWhenListening, plainConsume, releaseHeld, type HeldMedia } from '../ffmpeg/plainConsume.js';
 import { restreamArgs, rtmpTarget } from './restreamArgs.js';
 
 export interface RestreamSettings {
@@ -222,16 +221,10 @@ export class RestreamOutput extends EventEmitter<RestreamOutputEvents> implement
       void proc.exited.then((exit) => this.#onExit(attempt, exit));
       this.#log.info({ attempt: n, video: copyVideo ? 'copy' : 'transcode', audio: !!audio, pid: proc.pid }, 'restream connecting');
 
-      await untilListening(attempt.ports, { signal: this.#abort.signal });
-      for (const c of attempt.consumers) {
-        await c.resume();
-        this.#checkOpen();
-      }
-      const keyframe = () => void v.consumer.requestKeyFrame().catch(() => undefined);
-      keyframe();
-      attempt.timers.push(setTimeout(keyframe, 1000), setTimeout(keyframe, 2000));
-      // Copying H.264: WebRTC encoders send keyframes only on request; platforms want one every 2-4 s.
-      if (copyVideo) attempt.timers.push(setInterval(keyframe, s.keyframeSeconds * 1000));
+      // Copying H.264: platforms want a keyframe every 2-4 s.
+      await feedWhenListening(attempt, v.consumer, {
+        signal: this.#abort.signal, checkOpen: () => this.#checkOpen(), ...(copyVideo ? { keyframeEveryMs: s.keyframeSeconds * 1000 } : {}),
+      });
     } catch (err) {
       await this.#endAttempt(attempt, 'kill');
       throw this.closed ? new OutputClosedError('closed while starting', { cause: err }) : err;
